@@ -1,0 +1,16 @@
+"""LlamaNet: a decentralized llama.cpp inference swarm.
+
+Package map:
+- ``settings``   one pydantic-settings class, read once per process and injected everywhere.
+- ``errors``     the root of every package's exception tree.
+- ``version``    the distribution version.
+- ``models/``    the model catalog, cache, GGUF validation and downloads (PyPI wheels, URLs).
+- ``engine/``    llama.cpp engine: slots, continuous batching, sampling, chat templates, text streaming.
+- ``api/``       FastAPI app: native and OpenAI-compatible routes, errors, auth, metrics.
+- ``server``     starts a node: loads the engine and serves the app with uvicorn.
+- ``cli/``       the ``llamanet`` console command and its subcommands.
+"""
+
+from llamanet.version import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,79 @@
+"""The one settings class of a LlamaNet process.
+
+Values come, in order of precedence, from command-line flags (passed as init arguments by the CLI),
+environment variables (the seed's names: ``MODEL_PATH``, ``PORT``, ``N_CTX`` ...) and defaults.
+Settings are read once in ``cli.main`` and handed to whatever needs them; nothing else reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+
+
+def _default_models_dir() -> Path:
+    return Path.home() / ".cache" / "llamanet" / "models"
+
+
+class Settings(BaseSettings):
+    """Every knob of a node and of the CLI, with the seed's environment variable names."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
+
+    # --- model -------------------------------------------------------------------------------
+    model_path: Path | None = Field(None, description="GGUF file to serve (MODEL_PATH)")
+    model_name: str | None = Field(
+        None, description="Name the model is served under; default: catalog name or file stem"
+    )
+    models_dir: Path = Field(default_factory=_default_models_dir, description="Model cache (MODELS_DIR)")
+    chat_format: str | None = Field(
+        None, description="Chat template override: a built-in name, or 'gguf' to force the embedded one"
+    )
+
+    # --- network -----------------------------------------------------------------------------
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+    dht_port: int = Field(8001, ge=1, le=65535)
+    node_id: str | None = None
+    bootstrap_nodes: str = ""
+    heartbeat_interval: float = Field(10.0, gt=0)
+
+    # --- engine ------------------------------------------------------------------------------
+    n_ctx: int = Field(2048, ge=64, description="Context size of each slot, in tokens")
+    n_batch: int = Field(512, ge=1, description="Tokens per llama_decode call")
+    n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to the GPU (-1: all)")
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    n_parallel: int = Field(4, ge=1, le=64, description="Slots: sequences decoded together")
+    max_queue: int = Field(64, ge=0, description="Requests waiting for a slot before 429")
+    max_tokens_default: int = Field(512, ge=1, description="max_tokens when a request gives none")
+
+    # --- access ------------------------------------------------------------------------------
+    api_key: str | None = Field(None, description="Bearer key required on every route but /health, /metrics")
+    api_key_file: Path | None = None
+
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    def resolved_api_key(self) -> str | None:
+        """The API key from ``api_key`` or, failing that, the first line of ``api_key_file``."""
+        if self.api_key:
+            return self.api_key
+        if self.api_key_file is not None:
+            key = self.api_key_file.read_text(encoding="utf-8").strip()
+            return key or None
+        return None
+
+    def bootstrap_peers(self) -> list[str]:
+        """``BOOTSTRAP_NODES`` split into ``host:port`` strings."""
+        return [p.strip() for p in self.bootstrap_nodes.split(",") if p.strip()]
