@@ -7,6 +7,7 @@ caught with a clear message instead of a crash deep inside llama.cpp.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,19 @@ _TYPE_SIZES: dict[int, tuple[int, int]] = {
 }  # fmt: skip
 
 # GGUF value type id -> struct format of a scalar
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING, _ARRAY = 8, 9
 
 
@@ -49,6 +62,14 @@ class GGUFInfo:
     def chat_template(self) -> str | None:
         value = self.metadata.get("tokenizer.chat_template")
         return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def looks_instruct(self) -> bool:
+        """Whether the model's names say it was instruction-tuned (``-it``, ``Instruct``, ``chat``...)."""
+        names = " ".join(
+            str(self.metadata.get(k, "")) for k in ("general.name", "general.finetune", "general.basename")
+        )
+        return re.search(r"(?<![a-z])(it|instruct|chat|sft|dpo|rlhf)(?![a-z])", names.lower()) is not None
 
     @property
     def context_length(self) -> int | None:

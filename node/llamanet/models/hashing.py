@@ -8,7 +8,7 @@ from pathlib import Path
 CHUNK = 1 << 20
 
 
-def sha256_file(path: Path, h: "hashlib._Hash | None" = None) -> "hashlib._Hash":
+def sha256_file(path: Path, h: hashlib._Hash | None = None) -> hashlib._Hash:
     """Feed ``path`` into ``h`` (a new sha256 when None) and return it."""
     h = h or hashlib.sha256()
     with path.open("rb") as f:

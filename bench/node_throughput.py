@@ -1,0 +1,263 @@
+"""Node throughput benchmark: LlamaNet node vs llama-server vs llama-cpp-python in-process.
+
+Same model, prompt, max_tokens, threads and greedy sampling for all; every stream is forced to the same
+length (the end-of-generation tokens are banned with logit_bias), so tokens/s compare like for like.
+Measures single-stream decode tokens/s and time to first token, then 1, 4 and 8 concurrent streams
+(aggregate tokens/s, requests completed). Baselines are measured in the same run.
+
+    python bench/node_throughput.py --model smollm2-135m [--llama-server PATH] [--out docs/...md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.nodeproc import free_port
+
+from llamanet.models.cache import ModelCache
+from llamanet.settings import Settings
+
+PROMPT = "Write a detailed essay about the history of the printing press and its effect on Europe."
+
+
+@dataclass
+class StreamResult:
+    tokens: int
+    ttft: float
+    decode_tps: float
+    wall: float
+
+
+async def one_stream(
+    client: httpx.AsyncClient, url: str, max_tokens: int, ban: dict[str, float]
+) -> StreamResult:
+    body = {"prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True, "logit_bias": ban}
+    t0 = time.perf_counter()
+    stamps: list[float] = []
+    async with client.stream("POST", f"{url}/v1/completions", json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: ") or line[6:].strip() == "[DONE]":
+                continue
+            data = json.loads(line[6:])
+            if data.get("choices") and data["choices"][0].get("text"):
+                stamps.append(time.perf_counter())
+    wall = time.perf_counter() - t0
+    n = len(stamps)
+    decode = (n - 1) / (stamps[-1] - stamps[0]) if n > 1 and stamps[-1] > stamps[0] else 0.0
+    return StreamResult(n, stamps[0] - t0 if stamps else wall, decode, wall)
+
+
+async def concurrent(
+    url: str, n: int, max_tokens: int, ban: dict[str, float]
+) -> tuple[float, int, list[float]]:
+    async with httpx.AsyncClient(timeout=600) as client:
+        t0 = time.perf_counter()
+        results = await asyncio.gather(
+            *(one_stream(client, url, max_tokens, ban) for _ in range(n)), return_exceptions=True
+        )
+        wall = time.perf_counter() - t0
+    ok = [r for r in results if isinstance(r, StreamResult)]
+    return sum(r.tokens for r in ok) / wall, len(ok), [r.ttft for r in ok]
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("server did not become ready")
+
+
+@contextmanager
+def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def in_process(model: Path, threads: int, max_tokens: int, ban: dict[str, float], runs: int) -> StreamResult:
+    from llama_cpp import Llama
+
+    llm = Llama(str(model), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
+    bias = {int(k): v for k, v in ban.items()}
+    results = []
+    for _ in range(runs):
+        llm.reset()
+        t0 = time.perf_counter()
+        stamps = []
+        for _chunk in llm.create_completion(
+            PROMPT, max_tokens=max_tokens, temperature=0, stream=True, logit_bias=bias
+        ):
+            stamps.append(time.perf_counter())
+        n = len(stamps)
+        results.append(StreamResult(n, stamps[0] - t0, (n - 1) / (stamps[-1] - stamps[0]), stamps[-1] - t0))
+    return median_result(results)
+
+
+def median_result(rs: list[StreamResult]) -> StreamResult:
+    return StreamResult(
+        int(statistics.median(r.tokens for r in rs)),
+        statistics.median(r.ttft for r in rs),
+        statistics.median(r.decode_tps for r in rs),
+        statistics.median(r.wall for r in rs),
+    )
+
+
+def single(url: str, max_tokens: int, ban: dict[str, float], runs: int) -> StreamResult:
+    async def go() -> list[StreamResult]:
+        async with httpx.AsyncClient(timeout=600) as client:
+            await one_stream(client, url, 8, ban)  # warm-up
+            return [await one_stream(client, url, max_tokens, ban) for _ in range(runs)]
+
+    return median_result(asyncio.run(go()))
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--llama-server", default=None, help="llama-server binary (bench/build_llama_server.sh)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--concurrency", default="1,4,8")
+    ap.add_argument("--ban", default=None, help="JSON logit_bias banning end-of-generation tokens")
+    args = ap.parse_args()
+
+    path, name = ModelCache(Settings().models_dir).resolve(args.model)
+    ban = (
+        json.loads(args.ban)
+        if args.ban
+        else {"smollm2-135m": {"2": -100.0, "0": -100.0}, "gemma3-270m": {"1": -100.0, "106": -100.0}}.get(
+            name, {}
+        )
+    )
+    levels = [int(x) for x in args.concurrency.split(",")]
+    rows: list[tuple[str, str]] = []
+    single_rows: dict[str, StreamResult] = {}
+    conc_rows: dict[tuple[str, int], tuple[float, int, list[float]]] = {}
+
+    def ours(n_parallel: int) -> tuple[list[str], int]:
+        port = free_port()
+        return (
+            [
+                sys.executable,
+                "-m",
+                "llamanet",
+                "node",
+                "--model-path",
+                str(path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n-ctx",
+                "1024",
+                "--n-parallel",
+                str(n_parallel),
+                "--n-threads",
+                str(args.threads),
+                "--log-level",
+                "WARNING",
+            ],
+            port,
+        )
+
+    def theirs(n_parallel: int) -> tuple[list[str], int]:
+        port = free_port()
+        return (
+            [
+                args.llama_server,
+                "-m",
+                str(path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "-c",
+                str(1024 * n_parallel),
+                "-np",
+                str(n_parallel),
+                "-t",
+                str(args.threads),
+                "-tb",
+                str(args.threads),
+                "--no-webui",
+            ],
+            port,
+        )
+
+    servers = [("llamanet node", ours)]
+    if args.llama_server:
+        servers.append(("llama-server", theirs))
+    for label, make in servers:
+        for n in levels:
+            cmd, port = make(n)
+            env = {"LD_LIBRARY_PATH": str(Path(cmd[0]).parent)} if label == "llama-server" else None
+            with server(cmd, port, env) as url:
+                if n == 1:
+                    single_rows[label] = single(url, args.max_tokens, ban, args.runs)
+                asyncio.run(concurrent(url, n, 16, ban))  # warm-up
+                conc_rows[(label, n)] = asyncio.run(concurrent(url, n, args.max_tokens, ban))
+            print(f"{label} n={n}: {conc_rows[(label, n)][0]:.1f} tok/s aggregate", file=sys.stderr)
+    single_rows["llama-cpp-python in-process"] = in_process(
+        path, args.threads, args.max_tokens, ban, args.runs
+    )
+
+    base = single_rows.get("llama-server")
+    print(
+        f"\n### {name}: single stream ({args.max_tokens} tokens, {args.threads} threads, greedy, median of "
+        f"{args.runs})\n"
+    )
+    print("| server | decode tok/s | TTFT ms | vs llama-server |\n|---|---:|---:|---:|")
+    for label, r in single_rows.items():
+        ratio = f"{r.decode_tps / base.decode_tps:.2f}x" if base else "n/a"
+        print(f"| {label} | {r.decode_tps:.1f} | {r.ttft * 1000:.0f} | {ratio} |")
+    print(f"\n### {name}: concurrent streams ({args.max_tokens} tokens each)\n")
+    print("| server | streams | aggregate tok/s | completed | TTFT p50 ms | TTFT p95 ms | vs llama-server |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (label, n), (tps, done, ttfts) in conc_rows.items():
+        b = conc_rows.get(("llama-server", n))
+        ratio = f"{tps / b[0]:.2f}x" if b else "n/a"
+        print(
+            f"| {label} | {n} | {tps:.1f} | {done}/{n} | {pct(ttfts, 0.5) * 1000:.0f} | "
+            f"{pct(ttfts, 0.95) * 1000:.0f} | {ratio} |"
+        )
+    del rows
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

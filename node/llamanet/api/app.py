@@ -1,0 +1,95 @@
+"""``create_app``: the FastAPI application of one node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from llamanet.api import native_routes, openai_routes
+from llamanet.api.auth import ApiKeyMiddleware
+from llamanet.api.errors import ApiError, install_error_handlers
+from llamanet.api.node_state import NodeState
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_COUNTED = {
+    "/generate",
+    "/generate/stream",
+    "/v1/completions",
+    "/v1/chat/completions",
+    "/v1/models",
+    "/status",
+    "/info",
+    "/health",
+}
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``MAX_BODY_BYTES`` with a 413 before they are read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+                error = ApiError(
+                    413, f"request body larger than {MAX_BODY_BYTES} bytes", code="request_too_large"
+                )
+                await error.response()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class RequestCounterMiddleware:
+    def __init__(self, app: ASGIApp, node: NodeState) -> None:
+        self.app = app
+        self.node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"] if scope["path"] in _COUNTED else "other"
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.node.metrics.requests.labels(route, str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+def create_app(node: NodeState) -> FastAPI:
+    app = FastAPI(
+        title="LlamaNet node",
+        version=node.version,
+        description="Native and OpenAI-compatible API of a LlamaNet inference node",
+    )
+    app.state.node = node
+    install_error_handlers(app)
+    app.include_router(native_routes.router)
+    app.include_router(openai_routes.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> dict[str, Any]:
+        return {
+            "name": "LlamaNet node",
+            "node_id": node.node_id,
+            "model": node.model_name,
+            "api": {"native": "/generate", "openai": "/v1", "docs": "/docs"},
+        }
+
+    app.add_middleware(RequestCounterMiddleware, node=node)
+    key = node.settings.resolved_api_key()
+    if key:
+        app.add_middleware(ApiKeyMiddleware, key=key)
+    app.add_middleware(BodyLimitMiddleware)
+    return app

@@ -1,0 +1,35 @@
+"""Optional bearer-key protection: every route but ``/health`` and ``/metrics`` needs the key."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from llamanet.api.errors import ApiError
+
+OPEN_PATHS = frozenset({"/health", "/metrics"})
+
+
+class ApiKeyMiddleware:
+    def __init__(self, app: ASGIApp, key: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not hmac.compare_digest(given, self.expected):
+            message = "missing API key" if not given else "invalid API key"
+            error = ApiError(
+                401,
+                f"{message}: send 'Authorization: Bearer <key>'",
+                "authentication_error",
+                code="invalid_api_key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await error.response()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

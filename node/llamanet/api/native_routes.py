@@ -1,0 +1,145 @@
+"""The seed's native API: ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from llamanet.api import streaming
+from llamanet.api.errors import from_exception
+from llamanet.api.node_state import NodeState
+from llamanet.api.schemas import GenerateRequest
+from llamanet.api.translate import resolve_max_tokens, sampling_from, stop_strings
+from llamanet.engine.engine import Engine, Generation
+from llamanet.engine.events import Finished, TokenDelta
+from llamanet.engine.params import GenerationRequest
+
+router = APIRouter()
+
+
+def _node(request: Request) -> NodeState:
+    node: NodeState = request.app.state.node
+    return node
+
+
+def _submit(node: NodeState, body: GenerateRequest) -> tuple[Engine, Generation]:
+    engine = node.engine_for(body.model)
+    if body.raw:
+        tokens, stop = engine.tokenize_text(body.prompt), stop_strings(body)
+    else:  # like Ollama's /api/generate: the prompt is a user turn of the model's chat template
+        tokens = engine.tokenize_chat([{"role": "user", "content": body.prompt}])
+        stop = stop_strings(body, engine.chat_stop)
+    max_tokens = resolve_max_tokens(
+        body.max_tokens, len(tokens), engine.info.n_ctx_slot, node.settings.max_tokens_default
+    )
+    req = GenerationRequest(tokens, max_tokens, sampling_from(body, engine.runtime.n_vocab), stop=stop)
+    return engine, engine.submit(req)
+
+
+def _summary(node: NodeState, f: Finished) -> dict[str, Any]:
+    decode_time = max(f.generation_time - f.time_to_first_token, 1e-9)
+    return {
+        "tokens_generated": f.completion_tokens,
+        "prompt_tokens": f.prompt_tokens,
+        "generation_time": f.generation_time,
+        "time_to_first_token": f.time_to_first_token,
+        "tokens_per_second": (f.completion_tokens - 1) / decode_time if f.completion_tokens > 1 else 0.0,
+        "finish_reason": f.finish_reason,
+        "node_id": node.node_id,
+        "model": node.model_name,
+    }
+
+
+@router.post("/generate", response_model=None)
+async def generate(body: GenerateRequest, request: Request) -> Response:
+    if body.stream:
+        return await generate_stream(body, request)
+    node = _node(request)
+    _, gen = _submit(node, body)
+    result = await streaming.collect(request, gen, node.metrics)
+    assert result.finished is not None
+    return JSONResponse({"text": result.text, **_summary(node, result.finished)})
+
+
+@router.post("/generate/stream")
+async def generate_stream(body: GenerateRequest, request: Request) -> StreamingResponse:
+    node = _node(request)
+    _, gen = _submit(node, body)
+
+    async def body_iter() -> AsyncIterator[bytes]:
+        async for event in streaming.events(request, gen, node.metrics):
+            if isinstance(event, TokenDelta):
+                if event.text:
+                    yield streaming.sse({"text": event.text, "finished": False})
+            elif isinstance(event, Finished):
+                if event.text_tail:
+                    yield streaming.sse({"text": event.text_tail, "finished": False})
+                yield streaming.sse({"text": "", "finished": True, **_summary(node, event)})
+            else:
+                yield streaming.sse({**from_exception(event.error).body(), "finished": True})
+
+    return StreamingResponse(body_iter(), media_type="text/event-stream", headers=streaming.SSE_HEADERS)
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    node = _node(request)
+    if node.engine is None:
+        status = "error" if node.load_error else "loading"
+        return JSONResponse({"status": status, "detail": node.load_error}, status_code=503)
+    return JSONResponse({"status": "ok", "node_id": node.node_id, "model": node.model_name})
+
+
+@router.get("/status")
+async def status(request: Request) -> dict[str, Any]:
+    node = _node(request)
+    s = node.stats()
+    return {
+        "node_id": node.node_id,
+        "model": node.model_name,
+        "status": "ready" if node.engine is not None else "loading",
+        "load": s.load,
+        "queue_depth": s.queue_depth,
+        "active_requests": s.slots_busy,
+        "slots_total": s.slots_total,
+        "slots_free": s.slots_free,
+        "tokens_per_second": s.tokens_per_second,
+        "tokens_generated": s.tokens_generated,
+        "requests_completed": s.requests_completed,
+        "uptime": node.uptime,
+        "version": node.version,
+    }
+
+
+@router.get("/info")
+async def info(request: Request) -> dict[str, Any]:
+    node = _node(request)
+    settings = node.settings
+    out: dict[str, Any] = {
+        "node_id": node.node_id,
+        "model": node.model_name,
+        "version": node.version,
+        "host": settings.host,
+        "port": settings.port,
+        "dht_port": settings.dht_port,
+        "n_ctx": settings.n_ctx,
+        "n_batch": settings.n_batch,
+        "n_parallel": settings.n_parallel,
+        "n_gpu_layers": settings.n_gpu_layers,
+        "n_threads": settings.n_threads,
+        "auth_required": settings.resolved_api_key() is not None,
+    }
+    if node.engine is not None:
+        i = node.engine.info
+        out.update(
+            model_path=str(i.path),
+            architecture=i.architecture,
+            chat_format=i.chat_format,
+            model_size_bytes=i.size_bytes,
+            n_ctx_train=i.n_ctx_train,
+            n_ctx=i.n_ctx_slot,
+        )
+    return out

@@ -1,0 +1,298 @@
+"""OpenAI-compatible API: ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from llamanet.api import streaming
+from llamanet.api.errors import ApiError, from_exception
+from llamanet.api.node_state import NodeState
+from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
+from llamanet.api.translate import (
+    chat_messages,
+    grammar_from,
+    resolve_max_tokens,
+    sampling_from,
+    stop_strings,
+)
+from llamanet.engine.engine import Engine, Generation
+from llamanet.engine.events import Finished, TokenDelta, TokenLogprob
+from llamanet.engine.params import GenerationRequest
+
+router = APIRouter(prefix="/v1")
+
+
+def _node(request: Request) -> NodeState:
+    node: NodeState = request.app.state.node
+    return node
+
+
+def _usage(finished: list[Finished]) -> dict[str, Any]:
+    prompt = sum(f.prompt_tokens for f in finished)
+    completion = sum(f.completion_tokens for f in finished)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": sum(f.cached_tokens for f in finished)},
+    }
+
+
+def _chat_logprob(lp: TokenLogprob) -> dict[str, Any]:
+    def entry(token: str, logprob: float) -> dict[str, Any]:
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}
+
+    return {**entry(lp.token, lp.logprob), "top_logprobs": [entry(t, v) for t, v in lp.top]}
+
+
+def _completion_logprobs(lps: list[TokenLogprob], start: int = 0) -> dict[str, Any]:
+    offsets, pos = [], start
+    for lp in lps:
+        offsets.append(pos)
+        pos += len(lp.token)
+    return {
+        "tokens": [lp.token for lp in lps],
+        "token_logprobs": [lp.logprob for lp in lps],
+        "top_logprobs": [dict(lp.top) for lp in lps],
+        "text_offset": offsets,
+    }
+
+
+@router.get("/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    node = _node(request)
+    return {"object": "list", "data": [_model_card(node)]}
+
+
+@router.get("/models/{model_id}")
+async def get_model(model_id: str, request: Request) -> dict[str, Any]:
+    node = _node(request)
+    if model_id != node.model_name:
+        raise ApiError(
+            404,
+            f"model {model_id!r} not found; available: {node.model_name}",
+            param="model",
+            code="model_not_found",
+        )
+    return _model_card(node)
+
+
+def _model_card(node: NodeState) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "id": node.model_name,
+        "object": "model",
+        "created": int(node.started_at),
+        "owned_by": "llamanet",
+    }
+    if node.engine is not None:
+        card["meta"] = {
+            "n_ctx": node.engine.info.n_ctx_slot,
+            "architecture": node.engine.info.architecture,
+            "nodes": [node.node_id],
+        }
+    return card
+
+
+# --- chat ------------------------------------------------------------------------------------------
+def _chat_request(engine: Engine, node: NodeState, body: ChatCompletionRequest) -> GenerationRequest:
+    tokens = engine.tokenize_chat(chat_messages(body.messages))
+    requested = body.max_completion_tokens or body.max_tokens
+    return GenerationRequest(
+        prompt_tokens=tokens,
+        max_tokens=resolve_max_tokens(
+            requested, len(tokens), engine.info.n_ctx_slot, node.settings.max_tokens_default
+        ),
+        sampling=sampling_from(body, engine.runtime.n_vocab),
+        stop=stop_strings(body, engine.chat_stop),
+        grammar=grammar_from(body.response_format),
+        logprobs=(body.top_logprobs or 0) if body.logprobs else None,
+    )
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    node = _node(request)
+    engine = node.engine_for(body.model)
+    gen = engine.submit(_chat_request(engine, node, body))
+    cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return _sse(_chat_chunks(request, node, gen, cid, created, include_usage))
+    result = await streaming.collect(request, gen, node.metrics)
+    assert result.finished is not None
+    logprobs = {"content": [_chat_logprob(lp) for lp in result.logprobs]} if body.logprobs else None
+    return JSONResponse(
+        {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": node.model_name,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": result.text},
+                    "logprobs": logprobs,
+                    "finish_reason": result.finished.finish_reason,
+                }
+            ],
+            "usage": _usage([result.finished]),
+        }
+    )
+
+
+async def _chat_chunks(
+    request: Request, node: NodeState, gen: Generation, cid: str, created: int, include_usage: bool
+) -> AsyncIterator[bytes]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
+        return streaming.sse(
+            {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": node.model_name,
+                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
+            }
+        )
+
+    yield chunk({"role": "assistant", "content": ""})
+    async for event in streaming.events(request, gen, node.metrics):
+        if isinstance(event, TokenDelta):
+            lp = {"content": [_chat_logprob(event.logprob)]} if event.logprob else None
+            if event.text or lp:
+                yield chunk({"content": event.text}, logprobs=lp)
+        elif isinstance(event, Finished):
+            if event.text_tail:
+                yield chunk({"content": event.text_tail})
+            yield chunk({}, event.finish_reason)
+            if include_usage:
+                yield streaming.sse(
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": node.model_name,
+                        "choices": [],
+                        "usage": _usage([event]),
+                    }
+                )
+        else:
+            yield streaming.sse(from_exception(event.error).body())
+    yield streaming.sse("[DONE]")
+
+
+# --- completions -----------------------------------------------------------------------------------
+@router.post("/completions", response_model=None)
+async def completions(body: CompletionRequest, request: Request) -> Response:
+    node = _node(request)
+    engine = node.engine_for(body.model)
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    sampling = sampling_from(body, engine.runtime.n_vocab)
+    grammar = grammar_from(body.response_format)
+    requests = []
+    for p in prompts:
+        tokens = engine.tokenize_text(p)
+        max_tokens = resolve_max_tokens(
+            body.max_tokens, len(tokens), engine.info.n_ctx_slot, node.settings.max_tokens_default
+        )
+        requests.append(
+            GenerationRequest(tokens, max_tokens, sampling, stop_strings(body), grammar, body.logprobs)
+        )
+    gens: list[Generation] = []
+    try:
+        for r in requests:
+            gens.append(engine.submit(r))
+    except Exception:
+        for g in gens:
+            g.cancel()
+        raise
+    cid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
+    echo: Callable[[int], str] = (lambda i: prompts[i]) if body.echo else (lambda i: "")
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return _sse(_completion_chunks(request, node, gens, cid, created, include_usage, echo))
+    try:
+        results = await asyncio.gather(*(streaming.collect(request, g, node.metrics) for g in gens))
+    finally:
+        for g in gens:
+            g.cancel()
+    choices = []
+    for i, r in enumerate(results):
+        assert r.finished is not None
+        lp = _completion_logprobs(r.logprobs, len(echo(i))) if body.logprobs is not None else None
+        choices.append(
+            {"index": i, "text": echo(i) + r.text, "logprobs": lp, "finish_reason": r.finished.finish_reason}
+        )
+    return JSONResponse(
+        {
+            "id": cid,
+            "object": "text_completion",
+            "created": created,
+            "model": node.model_name,
+            "choices": choices,
+            "usage": _usage([r.finished for r in results if r.finished]),
+        }
+    )
+
+
+async def _completion_chunks(
+    request: Request,
+    node: NodeState,
+    gens: list[Generation],
+    cid: str,
+    created: int,
+    include_usage: bool,
+    echo: Callable[[int], str],
+) -> AsyncIterator[bytes]:
+    def chunk(i: int, text: str, finish: str | None = None, logprobs: Any = None) -> bytes:
+        return streaming.sse(
+            {
+                "id": cid,
+                "object": "text_completion",
+                "created": created,
+                "model": node.model_name,
+                "choices": [{"index": i, "text": text, "logprobs": logprobs, "finish_reason": finish}],
+            }
+        )
+
+    finished: list[Finished] = []
+    try:
+        for i, gen in enumerate(gens):
+            if echo(i):
+                yield chunk(i, echo(i))
+            async for event in streaming.events(request, gen, node.metrics):
+                if isinstance(event, TokenDelta):
+                    lp = _completion_logprobs([event.logprob]) if event.logprob else None
+                    if event.text or lp:
+                        yield chunk(i, event.text, logprobs=lp)
+                elif isinstance(event, Finished):
+                    finished.append(event)
+                    yield chunk(i, event.text_tail, event.finish_reason)
+                else:
+                    yield streaming.sse(from_exception(event.error).body())
+                    return
+        if include_usage:
+            yield streaming.sse(
+                {
+                    "id": cid,
+                    "object": "text_completion",
+                    "created": created,
+                    "model": node.model_name,
+                    "choices": [],
+                    "usage": _usage(finished),
+                }
+            )
+        yield streaming.sse("[DONE]")
+    finally:
+        for g in gens:
+            g.cancel()
+
+
+def _sse(chunks: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(chunks, media_type="text/event-stream", headers=streaming.SSE_HEADERS)

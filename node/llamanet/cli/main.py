@@ -1,0 +1,50 @@
+"""Entry point of the ``llamanet`` command: parse, read settings once, dispatch, map errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from llamanet.cli import models_cmd, node_cmd
+from llamanet.errors import LlamaNetError
+from llamanet.settings import Settings
+from llamanet.version import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llamanet", description="LlamaNet: decentralized llama.cpp swarm")
+    parser.add_argument("--version", action="version", version=f"llamanet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    node_cmd.add_parser(sub)
+    models_cmd.add_parser(sub)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    fields = Settings.model_fields
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    return Settings(**given)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            print(f"llamanet: invalid setting {where}: {err['msg']}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.handler(settings, args)
+    except LlamaNetError as exc:
+        print(f"llamanet: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code

@@ -1,0 +1,48 @@
+"""``llamanet node``: run an inference node (flags mirror the seed's server; env vars work too)."""
+
+from __future__ import annotations
+
+import argparse
+
+from llamanet.settings import Settings
+
+# flag -> settings field; every flag also has an environment variable of the field's upper-case name
+NODE_FLAGS: dict[str, tuple[str, type, str]] = {
+    "--model-path": ("model_path", str, "GGUF file, or the name of a cached model (MODEL_PATH)"),
+    "--models-dir": ("models_dir", str, "model cache directory (MODELS_DIR)"),
+    "--model-name": ("model_name", str, "name to serve the model under (MODEL_NAME)"),
+    "--host": ("host", str, "bind address (HOST, default 0.0.0.0)"),
+    "--port": ("port", int, "HTTP API port (PORT, default 8000)"),
+    "--dht-port": ("dht_port", int, "DHT UDP port (DHT_PORT, default 8001)"),
+    "--node-id": ("node_id", str, "node identifier (NODE_ID)"),
+    "--bootstrap-nodes": ("bootstrap_nodes", str, "host:port,... DHT peers to join (BOOTSTRAP_NODES)"),
+    "--heartbeat-interval": ("heartbeat_interval", float, "DHT publish interval, s (HEARTBEAT_INTERVAL)"),
+    "--n-ctx": ("n_ctx", int, "context size per slot, tokens (N_CTX, default 2048)"),
+    "--n-batch": ("n_batch", int, "tokens per decode call (N_BATCH, default 512)"),
+    "--n-gpu-layers": ("n_gpu_layers", int, "layers offloaded to GPU, -1 all (N_GPU_LAYERS, default 0)"),
+    "--n-threads": ("n_threads", int, "CPU threads (N_THREADS, default: all cores)"),
+    "--n-parallel": ("n_parallel", int, "slots decoded together (N_PARALLEL, default 4)"),
+    "--max-queue": ("max_queue", int, "requests waiting for a slot before 429 (MAX_QUEUE, default 64)"),
+    "--max-tokens-default": ("max_tokens_default", int, "max_tokens when a request gives none (512)"),
+    "--chat-format": ("chat_format", str, "chat template: gguf, chatml, gemma, llama-3, llama-2, phi-3"),
+    "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY' (API_KEY)"),
+    "--api-key-file": ("api_key_file", str, "file holding the API key (API_KEY_FILE)"),
+    "--log-level": ("log_level", str, "CRITICAL, ERROR, WARNING, INFO or DEBUG (LOG_LEVEL)"),
+}
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "node",
+        help="run an inference node",
+        description="Run a LlamaNet node: llama.cpp engine, native + OpenAI HTTP API.",
+    )
+    for flag, (dest, kind, help_) in NODE_FLAGS.items():
+        p.add_argument(flag, dest=dest, type=kind, default=None, help=help_)
+    p.set_defaults(handler=run)
+
+
+def run(settings: Settings, _: argparse.Namespace) -> int:
+    from llamanet.server import run_node  # heavy imports only for this command
+
+    return run_node(settings)

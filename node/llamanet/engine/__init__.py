@@ -1,0 +1,13 @@
+"""The llama.cpp engine: one model, several slots decoded together (continuous batching).
+
+- ``errors``      the engine's exception tree (load failure, invalid request, queue full, closed).
+- ``params``      validated sampling parameters and the generation request handed to the scheduler.
+- ``events``      what a generation yields: token deltas and a final summary.
+- ``textstream``  bytes-to-text streaming: split UTF-8 sequences and stop strings held back correctly.
+- ``chat``        chat templates: the GGUF's own, else one chosen by architecture, or an override.
+- ``sampler``     builds a llama.cpp sampler chain (penalties, grammar, top-k/p, min-p, temp, seed).
+- ``logprobs``    log-softmax and top alternatives from a logits row.
+- ``runtime``     loads the model and creates the multi-sequence context.
+- ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
+- ``engine``      the asyncio facade: submit a request, iterate its events, cancel on disconnect.
+"""

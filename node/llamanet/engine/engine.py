@@ -1,0 +1,187 @@
+"""The asyncio face of the engine: tokenize, submit, iterate events, cancel.
+
+``Engine.submit`` validates synchronously (context length, grammar, queue room) so HTTP handlers can
+answer 4xx/429 before any response byte is sent; the returned ``Generation`` is then iterated.
+Leaving the iteration early (a client disconnect cancels the handler) cancels the generation, and the
+decode thread frees its slot at the next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llamanet.engine.chat import ChatTemplate, choose_template
+from llamanet.engine.errors import InvalidRequestError
+from llamanet.engine.events import Event, Failed, Finished
+from llamanet.engine.params import GenerationRequest
+from llamanet.engine.runtime import Runtime, RuntimeConfig
+from llamanet.engine.sampler import build_sampler
+from llamanet.engine.scheduler import Job, Scheduler
+from llamanet.engine.stats import EngineStats
+from llamanet.models.gguf import GGUFInfo, read_gguf
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    architecture: str
+    size_bytes: int
+    n_ctx_train: int | None
+    n_ctx_slot: int
+    n_parallel: int
+    chat_format: str
+    n_gpu_layers: int
+
+
+class Generation:
+    """A submitted request: iterate it for events; it ends with ``Finished`` or ``Failed``."""
+
+    def __init__(self, scheduler: Scheduler, job: Job, queue: asyncio.Queue[Event]) -> None:
+        self._scheduler = scheduler
+        self._job = job
+        self._queue = queue
+        self.done = False
+
+    def cancel(self) -> None:
+        if not self.done:
+            self.done = True
+            self._scheduler.cancel(self._job)
+
+    async def next(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None if ``timeout`` seconds pass without one."""
+        try:
+            event = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if isinstance(event, Finished | Failed):
+            self.done = True
+        return event
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        try:
+            while not self.done:
+                event = await self.next()
+                if event is not None:
+                    yield event
+        finally:
+            self.cancel()
+
+
+class Engine:
+    def __init__(self, runtime: Runtime, info: ModelInfo, template: ChatTemplate, max_queue: int) -> None:
+        self.runtime = runtime
+        self.info = info
+        self.template = template
+        self.scheduler = Scheduler(runtime, max_queue)
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        name: str,
+        config: RuntimeConfig,
+        *,
+        chat_format: str | None = None,
+        max_queue: int = 64,
+        gguf: GGUFInfo | None = None,
+    ) -> Engine:
+        gguf = gguf or read_gguf(path)
+        runtime = Runtime(path, config)
+        bos = runtime.special_text(runtime.model.token_bos())
+        eos = runtime.special_text(runtime.model.token_eos())
+        template = choose_template(
+            gguf_template=gguf.chat_template,
+            architecture=gguf.architecture,
+            override=chat_format,
+            bos_token=bos,
+            eos_token=eos,
+            instruct=gguf.looks_instruct or gguf.chat_template is not None,
+        )
+        info = ModelInfo(
+            name=name,
+            path=path,
+            architecture=gguf.architecture,
+            size_bytes=path.stat().st_size,
+            n_ctx_train=gguf.context_length,
+            n_ctx_slot=runtime.n_ctx_slot,
+            n_parallel=config.n_parallel,
+            chat_format=template.name,
+            n_gpu_layers=config.n_gpu_layers,
+        )
+        engine = cls(runtime, info, template, max_queue)
+        engine.scheduler.start()
+        log.info(
+            "model %s loaded (%s, chat format %s, %d slots of %d tokens)",
+            name,
+            gguf.architecture,
+            template.name,
+            config.n_parallel,
+            runtime.n_ctx_slot,
+        )
+        return engine
+
+    # --- prompts ---------------------------------------------------------------------------------
+    def tokenize_text(self, text: str) -> list[int]:
+        """A completion prompt: BOS added as the model wants, special tokens parsed."""
+        return self.runtime.tokenize(text, add_bos=self.runtime.add_bos)
+
+    def tokenize_chat(self, messages: Sequence[dict[str, str]]) -> list[int]:
+        prompt = self.template.render(messages)
+        bos = self.template.bos_token
+        add_bos = self.runtime.add_bos and not (bos and prompt.startswith(bos))
+        return self.runtime.tokenize(prompt, add_bos=add_bos)
+
+    @property
+    def chat_stop(self) -> tuple[str, ...]:
+        return self.template.stop
+
+    # --- generation ------------------------------------------------------------------------------
+    def check_fits(self, n_prompt: int, max_tokens: int) -> None:
+        n_ctx = self.info.n_ctx_slot
+        if n_prompt == 0:
+            raise InvalidRequestError("the prompt is empty", param="prompt")
+        if n_prompt >= n_ctx:
+            raise InvalidRequestError(
+                f"the prompt has {n_prompt} tokens; this node's context holds {n_ctx}",
+                param="prompt",
+                code="context_length_exceeded",
+            )
+        if n_prompt + max_tokens > n_ctx:
+            raise InvalidRequestError(
+                f"prompt ({n_prompt} tokens) plus max_tokens ({max_tokens}) exceeds the context of "
+                f"{n_ctx} tokens; ask for at most {n_ctx - n_prompt} tokens",
+                param="max_tokens",
+                code="context_length_exceeded",
+            )
+
+    def submit(self, request: GenerationRequest) -> Generation:
+        self.check_fits(len(request.prompt_tokens), request.max_tokens)
+        rt = self.runtime
+        sampler = build_sampler(rt.vocab, rt.n_vocab, request.sampling, request.grammar)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+
+        def emit(event: Event) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        job = Job(request=request, sampler=sampler, emit=emit)
+        try:
+            self.scheduler.submit(job)
+        except BaseException:
+            sampler.close()
+            raise
+        return Generation(self.scheduler, job, queue)
+
+    def stats(self) -> EngineStats:
+        return self.scheduler.stats()
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.runtime.close()

@@ -1,0 +1,135 @@
+"""Loads a GGUF model and creates the multi-sequence llama.cpp context the scheduler decodes in.
+
+The context holds ``n_parallel`` sequences, each with its own ``n_ctx`` cells (``kv_unified`` off),
+exactly as ``llama-server -np N`` lays them out.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+import numpy.typing as npt
+from llama_cpp import _internals, _logger  # noqa: F401  (_logger routes llama.cpp logs to logging)
+
+from llamanet.engine.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+_backend_ready = False
+
+
+def set_llama_log_level(level: int) -> None:
+    """llama.cpp's own log lines go through this logger; by default only its warnings and errors."""
+    logging.getLogger("llama-cpp-python").setLevel(level)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    n_ctx: int = 2048
+    n_batch: int = 512
+    n_parallel: int = 4
+    n_threads: int = 2
+    n_gpu_layers: int = 0
+
+
+class Runtime:
+    """Owns the llama.cpp model, context and batch; used only from the decode thread after start."""
+
+    def __init__(self, path: Path, config: RuntimeConfig) -> None:
+        global _backend_ready
+        if not _backend_ready:
+            llama_cpp.llama_backend_init()
+            _backend_ready = True
+            if logging.getLogger("llama-cpp-python").level == logging.NOTSET:
+                set_llama_log_level(logging.WARNING)
+        self.config = config
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = 999 if config.n_gpu_layers < 0 else config.n_gpu_layers
+        try:
+            self.model = _internals.LlamaModel(path_model=str(path), params=mparams, verbose=False)
+        except ValueError as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = config.n_ctx * config.n_parallel
+        cparams.n_batch = config.n_batch
+        cparams.n_ubatch = config.n_batch
+        cparams.n_seq_max = config.n_parallel
+        cparams.n_threads = config.n_threads
+        cparams.n_threads_batch = config.n_threads
+        cparams.kv_unified = False
+        try:
+            self.context = _internals.LlamaContext(model=self.model, params=cparams, verbose=False)
+        except ValueError as exc:
+            raise ModelLoadError(f"llama.cpp could not create a context for {path}: {exc}") from exc
+        self.ctx = self.context.ctx
+        self.vocab = self.model.vocab
+        self.memory = llama_cpp.llama_get_memory(self.ctx)
+        self.n_vocab = self.model.n_vocab()
+        self.n_ctx_slot = int(llama_cpp.llama_n_ctx_seq(self.ctx))
+        self.batch = llama_cpp.llama_batch_init(config.n_batch, 0, 1)
+        self._piece = ctypes.create_string_buffer(256)
+
+    # --- tokens ----------------------------------------------------------------------------------
+    def tokenize(self, text: str, add_bos: bool, special: bool = True) -> list[int]:
+        tokens: list[int] = self.model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+        return tokens
+
+    def piece(self, token: int) -> bytes:
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
+        return bytes(self._piece[:n]) if n > 0 else b""
+
+    def token_text(self, token: int) -> str:
+        return self.piece(token).decode("utf-8", errors="replace")
+
+    def special_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self.model.token_to_piece(token, special=True).rstrip(b"\0").decode("utf-8", errors="replace")
+
+    def ends_generation(self, token: int) -> bool:
+        """End-of-generation tokens, and control tokens (``<|im_start|>``...): text never contains them."""
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token)) or bool(
+            llama_cpp.llama_vocab_is_control(self.vocab, token)
+        )
+
+    @property
+    def add_bos(self) -> bool:
+        return bool(self.model.add_bos_token())
+
+    # --- decoding --------------------------------------------------------------------------------
+    def batch_set(self, i: int, token: int, pos: int, seq: int, logits: bool) -> None:
+        b = self.batch
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = seq
+        b.logits[i] = logits
+
+    def decode(self, n_tokens: int) -> int:
+        self.batch.n_tokens = n_tokens
+        return int(llama_cpp.llama_decode(self.ctx, self.batch))
+
+    def logits_row(self, i: int) -> npt.NDArray[np.float32]:
+        ptr = llama_cpp.llama_get_logits_ith(self.ctx, i)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+
+    def seq_trim(self, seq: int, keep: int) -> bool:
+        """Drop a sequence's cells from position ``keep`` on; False if the cache cannot do partial removal."""
+        ok = bool(llama_cpp.llama_memory_seq_rm(self.memory, seq, keep, -1))
+        if ok and keep > 0 and llama_cpp.llama_memory_seq_pos_min(self.memory, seq) > 0:
+            ok = False  # sliding-window layers already dropped part of the prefix
+        if not ok:
+            llama_cpp.llama_memory_seq_rm(self.memory, seq, -1, -1)
+        return ok
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self.memory, True)
+
+    def close(self) -> None:
+        llama_cpp.llama_batch_free(self.batch)
+        self.context.close()
+        self.model.close()

@@ -1,0 +1,111 @@
+"""Runs a node: validate the model file, serve HTTP at once (``/health`` says 503 while loading),
+load the engine in a worker thread, and exit non-zero if loading fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+import uvicorn
+
+from llamanet.api.app import create_app
+from llamanet.api.node_state import NodeState
+from llamanet.engine.chat import BUILTIN, GGUF
+from llamanet.engine.engine import Engine
+from llamanet.engine.runtime import RuntimeConfig
+from llamanet.errors import LlamaNetError
+from llamanet.models.cache import ModelCache
+from llamanet.models.gguf import GGUFInfo, read_gguf
+from llamanet.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class NodeStartupError(LlamaNetError):
+    """The node cannot start with the given settings."""
+
+
+def runtime_config(settings: Settings) -> RuntimeConfig:
+    return RuntimeConfig(
+        n_ctx=settings.n_ctx,
+        n_batch=settings.n_batch,
+        n_parallel=settings.n_parallel,
+        n_threads=settings.n_threads,
+        n_gpu_layers=settings.n_gpu_layers,
+    )
+
+
+def prepare(settings: Settings) -> tuple[NodeState, GGUFInfo]:
+    """Everything that can fail fast, before a port is opened."""
+    if settings.model_path is None:
+        raise NodeStartupError(
+            "no model given: pass --model-path FILE (or a cached model name) or set MODEL_PATH"
+        )
+    if settings.chat_format and settings.chat_format not in (GGUF, *BUILTIN):
+        raise NodeStartupError(
+            f"unknown --chat-format {settings.chat_format!r}; choose one of: {', '.join([GGUF, *BUILTIN])}"
+        )
+    path, name = ModelCache(settings.models_dir).resolve(settings.model_path)
+    gguf = read_gguf(path)
+    if settings.chat_format == GGUF and gguf.chat_template is None:
+        raise NodeStartupError(f"--chat-format gguf: {path} has no embedded chat template")
+    settings = settings.model_copy(update={"model_path": path})
+    node = NodeState(
+        settings=settings,
+        node_id=settings.node_id or uuid.uuid4().hex[:16],
+        model_name=settings.model_name or name,
+    )
+    return node, gguf
+
+
+async def serve(node: NodeState, gguf: GGUFInfo) -> None:
+    settings = node.settings
+    config = uvicorn.Config(
+        create_app(node),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=30,
+        access_log=settings.log_level == "DEBUG",
+    )
+    server = uvicorn.Server(config)
+
+    async def load() -> None:
+        assert settings.model_path is not None
+        try:
+            node.engine = await asyncio.to_thread(
+                Engine.load,
+                settings.model_path,
+                node.model_name,
+                runtime_config(settings),
+                chat_format=settings.chat_format,
+                max_queue=settings.max_queue,
+                gguf=gguf,
+            )
+            log.info(
+                "node %s ready: model %s on http://%s:%d",
+                node.node_id,
+                node.model_name,
+                settings.host,
+                settings.port,
+            )
+        except LlamaNetError as exc:
+            node.load_error = str(exc)
+            log.error("model load failed: %s", exc)
+            server.should_exit = True
+
+    loader = asyncio.create_task(load())
+    try:
+        await server.serve()
+    finally:
+        await loader
+        if node.engine is not None:
+            node.engine.close()
+
+
+def run_node(settings: Settings) -> int:
+    """Blocking entry point of ``llamanet node``; returns the process exit code."""
+    node, gguf = prepare(settings)
+    asyncio.run(serve(node, gguf))
+    return 1 if node.load_error else 0

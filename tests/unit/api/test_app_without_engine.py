@@ -1,0 +1,49 @@
+"""The app before a model is loaded: health and generation say 503; errors are OpenAI-shaped."""
+
+from fastapi.testclient import TestClient
+
+from llamanet.api.app import create_app
+from llamanet.api.node_state import NodeState
+from llamanet.settings import Settings
+
+
+def client(**settings: object) -> TestClient:
+    node = NodeState(settings=Settings(**settings), node_id="n1", model_name="m")  # type: ignore[arg-type]
+    return TestClient(create_app(node))
+
+
+def test_health_is_503_while_loading() -> None:
+    r = client().get("/health")
+    assert r.status_code == 503 and r.json()["status"] == "loading"
+
+
+def test_generation_while_loading_is_503_with_retry_after() -> None:
+    r = client().post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "2"
+    assert r.json()["error"]["code"] == "model_loading"
+
+
+def test_unknown_model_is_404_even_while_loading() -> None:
+    r = client().post("/generate", json={"prompt": "hi", "model": "other"})
+    assert r.status_code == 404 and "available: m" in r.json()["error"]["message"]
+
+
+def test_status_while_loading() -> None:
+    body = client(n_parallel=3).get("/status").json()
+    assert body["status"] == "loading" and body["slots_total"] == 3 and body["node_id"] == "n1"
+
+
+def test_api_key_middleware() -> None:
+    c = client(api_key="k")
+    assert c.get("/status").status_code == 401
+    assert c.get("/status", headers={"Authorization": "Bearer k"}).status_code == 200
+    assert c.get("/health").status_code == 503  # open route, still loading
+    assert c.get("/metrics").status_code == 200
+
+
+def test_validation_error_shape() -> None:
+    r = client().post("/v1/completions", json={"prompt": "x", "temperature": 9})
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["param"] == "temperature" and err["type"] == "invalid_request_error"

@@ -1,0 +1,85 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llamanet.cli.main import build_parser, main, settings_from
+from tests.ggufgen import gguf_bytes
+
+
+def test_node_flags_map_to_settings() -> None:
+    args = build_parser().parse_args(
+        [
+            "node",
+            "--model-path",
+            "m.gguf",
+            "--port",
+            "8002",
+            "--dht-port",
+            "8003",
+            "--node-id",
+            "x",
+            "--bootstrap-nodes",
+            "localhost:8001",
+            "--host",
+            "::",
+        ]
+    )
+    s = settings_from(args)
+    assert (s.port, s.dht_port, s.node_id, s.bootstrap_nodes, s.host) == (
+        8002,
+        8003,
+        "x",
+        "localhost:8001",
+        "::",
+    )
+    assert str(s.model_path) == "m.gguf"
+
+
+def test_invalid_setting_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["node", "--port", "99999"]) == 2
+    assert "invalid setting port" in capsys.readouterr().err
+
+
+def _llamanet(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llamanet", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_model_file_exits_nonzero(tmp_path: Path) -> None:
+    r = _llamanet(
+        "node", "--model-path", str(tmp_path / "absent.gguf"), "--models-dir", str(tmp_path), cwd=tmp_path
+    )
+    assert r.returncode != 0
+    assert "model not found" in r.stderr
+
+
+def test_corrupt_model_exits_nonzero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(gguf_bytes(n_elements=4096)[:-1000])
+    r = _llamanet("node", "--model-path", str(bad), cwd=tmp_path)
+    assert r.returncode != 0
+    assert "truncated model file" in r.stderr
+
+
+def test_no_model_given(tmp_path: Path) -> None:
+    r = _llamanet("node", cwd=tmp_path)
+    assert r.returncode != 0 and "no model given" in r.stderr
+
+
+def test_models_list_shows_catalog(tmp_path: Path) -> None:
+    r = _llamanet("models", "--models-dir", str(tmp_path), "list", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "smollm2-135m" in r.stdout and "gemma3-270m" in r.stdout
+
+
+def test_unknown_model_pull(tmp_path: Path) -> None:
+    r = _llamanet("models", "--models-dir", str(tmp_path), "pull", "no-such-model", cwd=tmp_path)
+    assert r.returncode == 1 and "unknown model" in r.stderr
