@@ -123,7 +123,9 @@ def test_stream_disconnect_cancels_generation(smol: NodeProcess) -> None:
 
 def test_non_streaming_disconnect_cancels_generation(smol: NodeProcess) -> None:
     before = status(smol)["tokens_generated"]
-    body = json.dumps({"prompt": "Count: 1, 2, 3,", "max_tokens": 900, "logit_bias": NO_EOS, "raw": True}).encode()
+    body = json.dumps(
+        {"prompt": "Count: 1, 2, 3,", "max_tokens": 900, "logit_bias": NO_EOS, "raw": True}
+    ).encode()
     with socket.create_connection(("127.0.0.1", smol.port)) as s:
         s.sendall(
             b"POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -223,11 +223,16 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         for g in gens:
             g.cancel()
     choices = []
-    for i, r in enumerate(results):
-        assert r.finished is not None
-        lp = _completion_logprobs(r.logprobs, len(echo(i))) if body.logprobs is not None else None
+    for i, res in enumerate(results):
+        assert res.finished is not None
+        lp = _completion_logprobs(res.logprobs, len(echo(i))) if body.logprobs is not None else None
         choices.append(
-            {"index": i, "text": echo(i) + r.text, "logprobs": lp, "finish_reason": r.finished.finish_reason}
+            {
+                "index": i,
+                "text": echo(i) + res.text,
+                "logprobs": lp,
+                "finish_reason": res.finished.finish_reason,
+            }
         )
     return JSONResponse(
         {

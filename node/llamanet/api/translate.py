@@ -54,7 +54,8 @@ def grammar_from(fmt: ResponseFormat | None) -> str | None:
             "response_format json_schema needs json_schema.schema", param="response_format"
         )
     try:
-        return json_schema_to_gbnf(json.dumps(schema))
+        grammar: str = json_schema_to_gbnf(json.dumps(schema))
+        return grammar
     except Exception as exc:  # the converter raises assorted errors on unsupported schemas
         raise InvalidRequestError(f"unsupported JSON schema: {exc}", param="response_format") from exc
 

@@ -80,7 +80,7 @@ class Runtime:
 
     def piece(self, token: int) -> bytes:
         n = llama_cpp.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
-        return bytes(self._piece[:n]) if n > 0 else b""
+        return self._piece.raw[:n] if n > 0 else b""
 
     def token_text(self, token: int) -> str:
         return self.piece(token).decode("utf-8", errors="replace")

@@ -88,9 +88,9 @@ class ModelCache:
                 if model.path.resolve() == path.resolve():
                     return path, model.name
             return path, path.name.removesuffix(".gguf")
-        model = self.find(str(name_or_path))
-        if model is not None:
-            return model.path, model.name
+        cached = self.find(str(name_or_path))
+        if cached is not None:
+            return cached.path, cached.name
         raise ModelNotFoundError(
             f"model not found: {name_or_path} (neither a file nor a cached model; "
             f"try `llamanet models pull {name_or_path}` or give a path to a .gguf file)"
