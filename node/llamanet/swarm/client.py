@@ -10,15 +10,11 @@ import os
 from collections.abc import Callable, Sequence
 
 from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.errors import NotStartedError, SwarmError
+from llamanet.swarm.errors import NotStartedError, SwarmUnreachableError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key
 from llamanet.swarm.peers import parse_peers, resolve_peers
 from llamanet.swarm.record import NodeRecord
 from llamanet.swarm.server import SwarmServer, wall_clock
-
-
-class SwarmUnreachableError(SwarmError):
-    """No bootstrap peer answered."""
 
 
 class SwarmClient:

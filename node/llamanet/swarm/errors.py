@@ -35,5 +35,9 @@ class PeerAddressError(SwarmError, ValueError):
     """A bootstrap peer list that cannot be parsed or resolved."""
 
 
+class SwarmUnreachableError(SwarmError):
+    """No bootstrap peer answered (raised by the read-only client, which has nobody else to ask)."""
+
+
 class NotStartedError(SwarmError):
     """A swarm operation called before ``start()`` or after ``stop()``."""
