@@ -14,6 +14,7 @@ from kademlia.utils import digest
 
 from llamanet.swarm.client import SwarmClient
 from llamanet.swarm.config import SwarmConfig
+from llamanet.swarm.errors import SwarmUnreachableError
 from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY
 from llamanet.swarm.node import SwarmNode
@@ -256,3 +257,13 @@ async def test_bootstrap_retries_until_the_peer_comes_up() -> None:
         await joiner.stop(withdraw=False)
         if seed is not None:
             await seed.stop(withdraw=False)
+
+
+async def test_client_with_no_reachable_peer_says_so() -> None:
+    client = SwarmClient(config())
+    assert not await client.start([f"{HOST}:{free_udp_port()}"], bind_host=HOST)
+    try:
+        with pytest.raises(SwarmUnreachableError):
+            await client.get_nodes()
+    finally:
+        await client.close()
