@@ -1,0 +1,22 @@
+"""Swarm: the Kademlia DHT through which LlamaNet nodes find each other.
+
+- ``errors``      the package's exception tree (invalid/stale/expired records, full storage, bad peers).
+- ``identity``    a node's Ed25519 key (file kept 0600 or ephemeral) and the node id derived from it.
+- ``record``      ``RecordFields`` / ``NodeRecord``: the signed, expiring advertisement, canonical JSON.
+- ``validation``  ``RecordLimits`` and ``parse_record``: pure checks applied by storing peers and readers.
+- ``keys``        DHT key names (``node:{id}``, ``model:{name}``, ``all_nodes``) and which records fit them.
+- ``merge``       pure entry-set decisions: newer-wins, union by node id, visibility, per-key eviction.
+- ``storage``     ``EntryStore``: a storing peer's per-(key, node id) entries, capped and expiring.
+- ``wire``        datagram framing: size limit, client flag, optional swarm-secret HMAC.
+- ``peers``       ``parse_peers``, DNS resolution of bootstrap peers, the retry backoff schedule.
+- ``config``      ``SwarmConfig``: heartbeat, TTL, limits, caps, timeouts, swarm secret, advertised address.
+- ``protocol``    ``SwarmProtocol``: kademlia's protocol with framing, client-flag handling, entry RPCs.
+- ``crawl``       ``EntryCrawl``: iterative lookup that unions entry sets from all k closest peers.
+- ``lookup``      pure reader side: raw entries from many peers -> validated, merged, visible records.
+- ``server``      ``SwarmServer``: kademlia's ``Server`` with join, per-entry store and set lookup.
+- ``node``        ``SwarmNode``: a full member; heartbeat publishing, withdraw on stop, status snapshot.
+- ``client``      ``SwarmClient``: read-only queries that never enter other nodes' routing tables.
+
+Keys: ``node:{id}`` (one node's record), ``model:{name}`` and ``all_nodes`` (sets of records, one
+entry per node id at each storing peer). Values are signed JSON records, never pickle.
+"""

@@ -1,0 +1,30 @@
+"""``SwarmConfig``: every tunable of the swarm layer, passed in by the caller (nothing read from the env)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llamanet.swarm.storage import StorageCaps
+from llamanet.swarm.validation import RecordLimits
+
+
+@dataclass(frozen=True)
+class SwarmConfig:
+    heartbeat_interval_s: float = 10.0
+    ttl_intervals: float = 3.0
+    limits: RecordLimits = field(default_factory=RecordLimits)
+    caps: StorageCaps = field(default_factory=StorageCaps)
+    ksize: int = 20
+    alpha: int = 3
+    rpc_timeout_s: float = 5.0
+    secret: bytes | None = None
+    advertise_host: str | None = None
+    advertise_port: int | None = None
+    backoff_initial_s: float = 1.0
+    backoff_cap_s: float = 30.0
+    page_budget_bytes: int = 5500
+
+    @property
+    def record_ttl_s(self) -> float:
+        """How long a published record lives without a republish (capped by the peers' max TTL)."""
+        return min(self.heartbeat_interval_s * self.ttl_intervals, self.limits.max_ttl_s)

@@ -1,0 +1,43 @@
+"""Exceptions of the swarm (DHT) package."""
+
+from llamanet.errors import LlamaNetError
+
+
+class SwarmError(LlamaNetError):
+    """Base class for swarm errors."""
+
+
+class IdentityError(SwarmError):
+    """A node key file that cannot be read or created."""
+
+
+class InvalidRecordError(SwarmError):
+    """A DHT record that is malformed, forged, oversized or out of bounds."""
+
+
+class StaleRecordError(InvalidRecordError):
+    """A record whose sequence number is not newer than the one already held."""
+
+
+class ExpiredRecordError(InvalidRecordError):
+    """A record whose expiry is already past."""
+
+
+class KeyMismatchError(InvalidRecordError):
+    """A record offered under a DHT key it does not belong to."""
+
+
+class StorageFullError(SwarmError):
+    """A storing peer refused an entry because its per-key or total cap is reached."""
+
+
+class PeerAddressError(SwarmError, ValueError):
+    """A bootstrap peer list that cannot be parsed or resolved."""
+
+
+class SwarmUnreachableError(SwarmError):
+    """No bootstrap peer answered (raised by the read-only client, which has nobody else to ask)."""
+
+
+class NotStartedError(SwarmError):
+    """A swarm operation called before ``start()`` or after ``stop()``."""

@@ -1,0 +1,88 @@
+"""The signed node record stored in the DHT: its fields, canonical JSON encoding, and signing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from llamanet.swarm.identity import NodeIdentity
+
+_SHORT = 256
+
+
+class RecordFields(BaseModel):
+    """What a node reports about itself each heartbeat (the swarm layer adds identity and timing)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    urls: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+    context_size: int = Field(default=0, ge=0)
+    queue_depth: int = Field(default=0, ge=0)
+    active_requests: int = Field(default=0, ge=0)
+    slots_total: int = Field(default=0, ge=0)
+    slots_free: int = Field(default=0, ge=0)
+    tokens_per_s: float = Field(default=0.0, ge=0)
+    uptime_s: float = Field(default=0.0, ge=0)
+    version: str = Field(default="", max_length=64)
+    gpu_layers: int = Field(default=0, ge=-1)
+    site: str | None = Field(default=None, max_length=64)
+
+
+class NodeRecord(RecordFields):
+    """A node's signed, expiring advertisement. ``withdrawn`` marks a tombstone left on clean shutdown."""
+
+    node_id: str = Field(pattern=r"^[0-9a-f]{40}$")
+    dht_host: str = Field(max_length=_SHORT)
+    dht_port: int = Field(ge=1, le=65535)
+    seq: int = Field(ge=0)
+    expires_at: float
+    withdrawn: bool = False
+    public_key: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature: str = Field(default="", max_length=128)
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes that are signed: sorted-key compact JSON of every field but ``signature``."""
+        return canonical_json(self.model_dump(mode="json", exclude={"signature"}))
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def is_live(self, now: float) -> bool:
+        return not self.withdrawn and self.expires_at > now
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode()
+
+
+def build_record(
+    fields: RecordFields,
+    identity: NodeIdentity,
+    *,
+    dht_host: str,
+    dht_port: int,
+    seq: int,
+    expires_at: float,
+    withdrawn: bool = False,
+) -> NodeRecord:
+    """Assemble and sign a record for ``identity``."""
+    unsigned = NodeRecord(
+        **fields.model_dump(),
+        node_id=identity.node_id,
+        dht_host=dht_host,
+        dht_port=dht_port,
+        seq=seq,
+        expires_at=expires_at,
+        withdrawn=withdrawn,
+        public_key=identity.public_key_hex,
+    )
+    return sign_record(unsigned, identity)
+
+
+def sign_record(record: NodeRecord, identity: NodeIdentity) -> NodeRecord:
+    return record.model_copy(update={"signature": identity.sign(record.canonical_bytes())})

@@ -1,0 +1,129 @@
+"""``SwarmServer``: kademlia's ``Server`` wired to our protocol and storage, with entry-set store/lookup."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kademlia.crawling import NodeSpiderCrawl
+from kademlia.network import Server
+from kademlia.node import Node
+from kademlia.utils import digest
+
+from llamanet.swarm.config import SwarmConfig
+from llamanet.swarm.crawl import EntryCrawl
+from llamanet.swarm.errors import InvalidRecordError, NotStartedError, StorageFullError
+from llamanet.swarm.lookup import records_from_entries
+from llamanet.swarm.protocol import SwarmProtocol
+from llamanet.swarm.record import NodeRecord
+from llamanet.swarm.storage import EntryStore
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A key lookup's visible records and how it went (for benchmarks and status)."""
+
+    records: list[NodeRecord]
+    rounds: int
+    responders: int
+    raw_entries: int
+
+
+class SwarmServer(Server):  # type: ignore[misc]
+    def __init__(
+        self, config: SwarmConfig, node_id: bytes, *, client_mode: bool, clock: Callable[[], float]
+    ) -> None:
+        super().__init__(config.ksize, config.alpha, node_id, EntryStore(config.limits, config.caps, clock))
+        self.config = config
+        self.client_mode = client_mode
+        self.clock = clock
+        self.entries: EntryStore = self.storage
+
+    def _create_protocol(self) -> SwarmProtocol:
+        return SwarmProtocol(
+            self.node,
+            self.entries,
+            self.ksize,
+            secret=self.config.secret,
+            client_mode=self.client_mode,
+            rpc_timeout_s=self.config.rpc_timeout_s,
+            page_budget_bytes=self.config.page_budget_bytes,
+        )
+
+    @property
+    def swarm_protocol(self) -> SwarmProtocol:
+        if self.protocol is None:
+            raise NotStartedError("the DHT server is not listening")
+        protocol: SwarmProtocol = self.protocol
+        return protocol
+
+    def bound_port(self) -> int:
+        if self.transport is None:
+            raise NotStartedError("the DHT server is not listening")
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    async def join(self, addrs: list[tuple[str, int]]) -> bool:
+        """Ping the given (ip, port) peers and crawl towards our own id; True if any peer answered."""
+        answered = await asyncio.gather(*(self.bootstrap_node(addr) for addr in addrs))
+        nodes = [node for node in answered if node is not None]
+        if not nodes:
+            return False
+        await NodeSpiderCrawl(self.swarm_protocol, self.node, nodes, self.ksize, self.alpha).find()
+        return True
+
+    async def store_entry(self, key: str, raw: str) -> int:
+        """Store ``raw`` under ``key`` at the k closest peers (and here, if we are among them).
+
+        Returns how many peers (including this one) accepted it.
+        """
+        target = Node(digest(key))
+        nearest = self.swarm_protocol.router.find_neighbors(target)
+        nodes: list[Node] = []
+        if nearest:
+            nodes = await NodeSpiderCrawl(self.swarm_protocol, target, nearest, self.ksize, self.alpha).find()
+        accepted = 0
+        farthest = max((n.distance_to(target) for n in nodes), default=0)
+        if not self.client_mode and (len(nodes) < self.ksize or self.node.distance_to(target) < farthest):
+            try:
+                self.entries.put(key, raw)
+                accepted += 1
+            except (InvalidRecordError, StorageFullError):
+                pass
+        results = await asyncio.gather(*(self.swarm_protocol.call_store_entry(n, key, raw) for n in nodes))
+        return accepted + sum(results)
+
+    async def lookup(self, key: str) -> Lookup:
+        """Union of ``key``'s entries over the k closest peers, validated and merged."""
+        dkey = digest(key)
+        raw = [entry.raw for entry in self.entries.entries(dkey)]
+        rounds = responders = 0
+        nearest = self.swarm_protocol.router.find_neighbors(Node(dkey))
+        if nearest:
+            crawl = EntryCrawl(self.swarm_protocol, dkey, nearest, self.ksize, self.alpha)
+            raw.extend(await crawl.find())
+            rounds, responders = crawl.rounds, crawl.responders
+        records = records_from_entries(key, raw, now=self.clock(), limits=self.config.limits)
+        return Lookup(records, rounds, responders, len(raw))
+
+    def routing_snapshot(self) -> dict[str, Any]:
+        router = self.swarm_protocol.router
+        peers = [
+            {"id": node.id.hex(), "ip": node.ip, "port": node.port}
+            for bucket in router.buckets
+            for node in bucket.get_nodes()
+        ]
+        return {
+            "size": len(peers),
+            "buckets": [{"depth": b.depth() if len(b) else 0, "size": len(b)} for b in router.buckets],
+            "peers": peers,
+        }
+
+    def close(self) -> None:
+        super().stop()
+
+
+def wall_clock() -> float:
+    return time.time()

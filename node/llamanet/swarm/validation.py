@@ -1,0 +1,54 @@
+"""Pure record validation, applied by storing peers and again by readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from llamanet.swarm.errors import ExpiredRecordError, InvalidRecordError
+from llamanet.swarm.identity import node_id_for_public_key, verify_signature
+from llamanet.swarm.record import NodeRecord
+
+
+@dataclass(frozen=True)
+class RecordLimits:
+    """Bounds every record must respect."""
+
+    max_record_bytes: int = 2048
+    max_ttl_s: float = 60.0
+    clock_skew_s: float = 5.0
+    max_models: int = 32
+    max_urls: int = 8
+    max_item_chars: int = 256
+
+
+def parse_record(raw: str | bytes, *, now: float, limits: RecordLimits) -> NodeRecord:
+    """Parse and fully check a record's JSON; raise ``InvalidRecordError`` (or a subclass) if it is bad."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > limits.max_record_bytes:
+        raise InvalidRecordError(f"record is {size} bytes, limit {limits.max_record_bytes}")
+    try:
+        record = NodeRecord.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidRecordError(f"malformed record: {exc.error_count()} schema errors") from exc
+    check_record(record, now=now, limits=limits)
+    return record
+
+
+def check_record(record: NodeRecord, *, now: float, limits: RecordLimits) -> None:
+    """Check bounds, expiry, node id and signature of an already parsed record."""
+    if len(record.models) > limits.max_models:
+        raise InvalidRecordError(f"{len(record.models)} models, limit {limits.max_models}")
+    if len(record.urls) > limits.max_urls:
+        raise InvalidRecordError(f"{len(record.urls)} urls, limit {limits.max_urls}")
+    if any(len(item) > limits.max_item_chars or not item for item in (*record.models, *record.urls)):
+        raise InvalidRecordError("empty or over-long model name or url")
+    if record.expires_at <= now:
+        raise ExpiredRecordError(f"record of {record.node_id} expired")
+    if record.expires_at > now + limits.max_ttl_s + limits.clock_skew_s:
+        raise InvalidRecordError(f"expiry {record.expires_at - now:.0f}s ahead exceeds max TTL")
+    if node_id_for_public_key(bytes.fromhex(record.public_key)) != record.node_id:
+        raise InvalidRecordError("node id does not match the public key")
+    if not verify_signature(record.public_key, record.canonical_bytes(), record.signature):
+        raise InvalidRecordError(f"bad signature on record of {record.node_id}")
