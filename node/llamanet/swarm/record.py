@@ -29,6 +29,7 @@ class RecordFields(BaseModel):
     version: str = Field(default="", max_length=64)
     gpu_layers: int = Field(default=0, ge=-1)
     site: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=64)  # human-readable label (the seed's NODE_ID)
 
 
 class NodeRecord(RecordFields):
