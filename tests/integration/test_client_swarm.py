@@ -131,3 +131,16 @@ async def _sees(client: Client, count: int, model: str) -> bool:
 
 def _now() -> float:
     return time.monotonic()
+
+
+async def test_api_key_is_sent_and_a_wrong_key_is_reported(nodes: Nodes) -> None:
+    locked = nodes.start(SMOL, "--n-ctx", "256", "--n-parallel", "1", "--api-key", "sesame", name="locked")
+    async with Client(nodes=[locked.url], api_key="sesame") as client:
+        assert (await client.generate("Hi", max_tokens=2)).tokens_generated > 0
+    async with Client(nodes=[locked.url], api_key="wrong") as client:
+        with pytest.raises(NoNodeAvailableError, match="401"):
+            await client.generate("Hi", max_tokens=2)
+    async with Client(nodes=[locked.url], probe=False) as client:
+        with pytest.raises(RequestRejectedError, match="missing API key") as info:
+            await client.generate("Hi", max_tokens=2)
+        assert info.value.status == 401
