@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llamanet.client import Client, NoNodeAvailableError, RequestRejectedError, StreamChunk
+from llamanet.client import (
+    Client,
+    NoNodeAvailableError,
+    RequestRejectedError,
+    StreamChunk,
+    StreamInterruptedError,
+)
 from llamanet.swarm.config import SwarmConfig
 from tests.integration.conftest import GEMMA, SMOL, Nodes
 from tests.nodeproc import NodeProcess, free_port
@@ -144,3 +150,17 @@ async def test_api_key_is_sent_and_a_wrong_key_is_reported(nodes: Nodes) -> None
         with pytest.raises(RequestRejectedError, match="missing API key") as info:
             await client.generate("Hi", max_tokens=2)
         assert info.value.status == 401
+
+
+async def test_a_node_dying_mid_stream_is_reported_not_replayed(nodes: Nodes) -> None:
+    victim = nodes.start(SMOL, "--n-ctx", "1024", "--n-parallel", "1", name="victim")
+    async with Client(nodes=[victim.url]) as client:
+        chunks = client.generate_stream("Write a long story about a llama.", max_tokens=900)
+        first = await anext(chunks)
+        assert first.text and not first.finished
+        assert victim.proc is not None
+        victim.proc.kill()
+        with pytest.raises(StreamInterruptedError, match=victim.url):
+            async for _ in chunks:
+                pass
+        assert victim.url in client.bans.snapshot(_now())
