@@ -94,7 +94,9 @@ async def _failover(swarm: RecordSwarm, smol: NodeProcess, doomed: NodeProcess) 
     doomed.proc.wait()
 
     # Without probes the order follows the records, so the dead node really is tried first.
-    async with Client(bootstrap_nodes=swarm.bootstrap, swarm_config=CLIENT_SWARM, probe=False) as client:
+    async with Client(
+        bootstrap_nodes=swarm.bootstrap, swarm_config=CLIENT_SWARM, probe=False, ban_base_s=60
+    ) as client:
         await eventually(lambda: _sees(client, 2, SMOL))
         plan, _ = await client._router.plan(SMOL)
         assert plan[0].url == doomed.url
@@ -110,7 +112,7 @@ async def _failover(swarm: RecordSwarm, smol: NodeProcess, doomed: NodeProcess) 
         assert isinstance(info.value.__cause__, Exception)
 
     # With power-of-two probes the dead node is found by its failed probe, before any request.
-    async with Client(bootstrap_nodes=swarm.bootstrap, swarm_config=CLIENT_SWARM) as client:
+    async with Client(bootstrap_nodes=swarm.bootstrap, swarm_config=CLIENT_SWARM, ban_base_s=60) as client:
         await eventually(lambda: _sees(client, 2, SMOL))
         for _ in range(3):
             assert (await client.chat([{"role": "user", "content": "Hi"}], model=SMOL, max_tokens=2)).url
@@ -154,7 +156,7 @@ async def test_api_key_is_sent_and_a_wrong_key_is_reported(nodes: Nodes) -> None
 
 async def test_a_node_dying_mid_stream_is_reported_not_replayed(nodes: Nodes) -> None:
     victim = nodes.start(SMOL, "--n-ctx", "1024", "--n-parallel", "1", name="victim")
-    async with Client(nodes=[victim.url]) as client:
+    async with Client(nodes=[victim.url], ban_base_s=60) as client:
         chunks = client.generate_stream("Write a long story about a llama.", max_tokens=900)
         first = await anext(chunks)
         assert first.text and not first.finished
