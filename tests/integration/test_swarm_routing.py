@@ -201,3 +201,34 @@ def test_node_without_the_swarm_secret_cannot_join(nodes: Nodes) -> None:
     time.sleep(3 * HEARTBEAT)
     assert own_id(outsider) not in node_ids(s1) | node_ids(s2)
     assert node_ids(outsider) == {own_id(outsider)}
+
+
+def test_client_and_cli_discover_the_real_swarm(swarm: dict[str, NodeProcess]) -> None:
+    import subprocess
+    import sys
+
+    from llamanet.client import Client
+
+    async def main() -> tuple[int, str, str]:
+        client = Client(bootstrap_nodes=f"localhost:{swarm['a'].dht_port}")
+        try:
+            nodes = await client.dht_discovery.get_nodes()
+            response = await client.generate(
+                prompt="Who wrote Hamlet?", model=GEMMA, max_tokens=12, temperature=0
+            )
+            return len(nodes), response.node_id, response.text
+        finally:
+            await client.close()
+
+    count, served_by, text = asyncio.run(main())
+    assert count == 4
+    assert served_by in {own_id(swarm["c"]), own_id(swarm["d"])} and text.strip()
+    out = subprocess.run(
+        [sys.executable, "-m", "llamanet", "status", f"127.0.0.1:{swarm['b'].dht_port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert SMOL in out.stdout and GEMMA in out.stdout
