@@ -43,9 +43,11 @@ class StreamResult:
 
 
 async def one_stream(
-    client: httpx.AsyncClient, url: str, max_tokens: int, ban: dict[str, float]
+    client: httpx.AsyncClient, url: str, max_tokens: int, ban: dict[str, float], model: str | None = None
 ) -> StreamResult:
     body = {"prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True, "logit_bias": ban}
+    if model is not None:
+        body["model"] = model
     t0 = time.perf_counter()
     stamps: list[float] = []
     async with client.stream("POST", f"{url}/v1/completions", json=body) as r:

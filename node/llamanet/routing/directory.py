@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -32,27 +33,48 @@ def peer_from_record(record: NodeRecord) -> Peer | None:
 
 
 class SwarmDirectory:
+    """Lookups are cached: younger than ``fresh_s`` they are used as they are; up to ``stale_s`` they
+    are used while a background lookup refreshes them, so requests rarely wait for the DHT."""
+
     def __init__(
-        self, lookup: Lookup, self_id: str, ttl_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        lookup: Lookup,
+        self_id: str,
+        fresh_s: float = 1.0,
+        stale_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lookup = lookup
         self.self_id = self_id
-        self.ttl_s = ttl_s
+        self.fresh_s = fresh_s
+        self.stale_s = stale_s
         self._clock = clock
         self._cache: dict[str | None, tuple[float, list[NodeRecord]]] = {}
+        self._refreshing: dict[str | None, asyncio.Task[list[NodeRecord]]] = {}
 
     async def records(self, model: str | None = None) -> list[NodeRecord]:
         """Live records for ``model`` (all nodes when None); [] if the DHT cannot be asked."""
-        now = self._clock()
         hit = self._cache.get(model)
-        if hit is not None and now - hit[0] < self.ttl_s:
+        age = None if hit is None else self._clock() - hit[0]
+        if hit is not None and age is not None and age < self.fresh_s:
             return hit[1]
+        task = self._refreshing.get(model)
+        if task is None:
+            task = asyncio.ensure_future(self._refresh(model))
+            self._refreshing[model] = task
+            task.add_done_callback(lambda _: self._refreshing.pop(model, None))
+        if hit is not None and age is not None and age < self.stale_s:
+            return hit[1]
+        return await asyncio.shield(task)
+
+    async def _refresh(self, model: str | None) -> list[NodeRecord]:
+        hit = self._cache.get(model)
         try:
             records = await self._lookup(model)
         except SwarmError as exc:
             log.warning("swarm lookup for %s failed: %s", model or "all nodes", exc)
             records = hit[1] if hit else []
-        self._cache[model] = (now, records)
+        self._cache[model] = (self._clock(), records)
         return records
 
     async def peers(self, model: str | None = None, *, include_self: bool = False) -> list[Peer]:

@@ -96,7 +96,8 @@ class Router:
             if model == self.local_model:
                 return None
             raise UnknownModelError(model, sorted(await self.models()))
-        probed = await self._probe(policy.sample_pair(others, self.rng), request)
+        # fresh state decides between several candidates; with one there is nothing to choose
+        probed = await self._probe(policy.sample_pair(others, self.rng), request) if len(others) > 1 else []
         candidates = policy.order_candidates(others, probed)
         headers = {
             "content-type": request.headers.get("content-type", "application/json"),

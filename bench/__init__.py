@@ -1,0 +1,6 @@
+"""Benchmarks (run as scripts; results in docs/benchmarks.md).
+
+- ``node_throughput``   node vs llama-server vs llama-cpp-python: single stream and 1/4/8 concurrent.
+- ``routing_overhead``  a forwarded stream vs the same stream sent directly.
+- ``dht_lookup``        DHT lookup latency and hops at 10/100/500 in-process nodes.
+"""

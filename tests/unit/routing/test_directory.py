@@ -1,0 +1,52 @@
+import asyncio
+
+from llamanet.routing.directory import SwarmDirectory
+from llamanet.swarm.errors import SwarmError
+from llamanet.swarm.record import NodeRecord
+
+
+def record(node_id: str, urls: list[str] | None = None) -> NodeRecord:
+    return NodeRecord(
+        node_id=node_id * 40,
+        dht_host="h",
+        dht_port=1,
+        seq=1,
+        expires_at=1e12,
+        public_key="0" * 64,
+        urls=urls if urls is not None else ["http://x:1/"],
+        models=["m"],
+    )
+
+
+async def test_fresh_stale_and_failed_lookups() -> None:
+    now = [0.0]
+    calls: list[str | None] = []
+    answers: list[list[NodeRecord] | Exception] = [[record("a")], [record("b")], SwarmError("down")]
+
+    async def lookup(model: str | None) -> list[NodeRecord]:
+        calls.append(model)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    d = SwarmDirectory(lookup, self_id="a" * 40, fresh_s=1, stale_s=10, clock=lambda: now[0])
+    assert [r.node_id[0] for r in await d.records("m")] == ["a"]  # first lookup waits
+    now[0] = 0.5
+    assert [r.node_id[0] for r in await d.records("m")] == ["a"] and len(calls) == 1  # fresh
+    now[0] = 5
+    assert [r.node_id[0] for r in await d.records("m")] == ["a"]  # stale: served, refreshed behind
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert [r.node_id[0] for r in await d.records("m")] == ["b"] and len(calls) == 2
+    now[0] = 50
+    assert [r.node_id[0] for r in await d.records("m")] == ["b"]  # too old: waits; failure keeps the last
+
+
+async def test_peers_exclude_self_and_urlless() -> None:
+    async def lookup(model: str | None) -> list[NodeRecord]:
+        return [record("a"), record("b"), record("c", urls=[])]
+
+    d = SwarmDirectory(lookup, self_id="a" * 40)
+    assert [p.node_id[0] for p in await d.peers()] == ["b"]
+    assert [p.url for p in await d.peers(include_self=True)] == ["http://x:1", "http://x:1"]
