@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from llamanet.routing.peers import Peer
 
@@ -40,14 +40,20 @@ def sample_pair(candidates: Sequence[Peer], rng: random.Random) -> list[Peer]:
     return list(candidates) if len(candidates) <= 2 else rng.sample(list(candidates), 2)
 
 
-def order_candidates(candidates: Sequence[Peer], probed: Sequence[Peer]) -> list[Peer]:
+def order_candidates(
+    candidates: Sequence[Peer], probed: Sequence[Peer], inflight: Mapping[str, int] | None = None
+) -> list[Peer]:
     """Probed peers first (fresh state), best first; then the rest by their advertised load.
 
-    Best: has a free slot, then least load, then fastest.
+    Best: has a free slot, then least load, then fastest. ``inflight`` counts the requests this
+    node is forwarding to each peer, which no probe or record shows yet: without it, requests that
+    arrive together all see the same state and pile onto one peer.
     """
+    sent = inflight or {}
 
     def key(p: Peer) -> tuple[bool, float, float]:
-        return (p.slots_free <= 0, p.load, -p.tokens_per_s)
+        mine = sent.get(p.node_id, 0)
+        return (p.slots_free - mine <= 0, p.load + mine / p.slots_total, -p.tokens_per_s)
 
     probed_ids = {p.node_id for p in probed}
     rest = [p for p in candidates if p.node_id not in probed_ids]

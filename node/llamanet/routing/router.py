@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable, Coroutine, Sequence
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from llamanet.routing import policy
 from llamanet.routing.bans import BanList
@@ -54,6 +55,7 @@ class Router:
         self.max_hops = max_hops
         self.bans = BanList()
         self.forwarder = Forwarder(client, self.bans)
+        self.inflight: Counter[str] = Counter()
         self.rng = rng or random.Random()
 
     async def models(self) -> dict[str, list[str]]:
@@ -98,7 +100,9 @@ class Router:
             raise UnknownModelError(model, sorted(await self.models()))
         # fresh state decides between several candidates; with one there is nothing to choose
         probed = await self._probe(policy.sample_pair(others, self.rng), request) if len(others) > 1 else []
-        candidates = policy.order_candidates(others, probed)
+        candidates = policy.order_candidates(others, probed, self.inflight)
+        reserved = candidates[0].node_id  # counted now, before any await, so concurrent requests spread
+        self.inflight[reserved] += 1
         headers = {
             "content-type": request.headers.get("content-type", "application/json"),
             HOPS_HEADER: str(hops + 1),
@@ -107,13 +111,26 @@ class Router:
             headers["authorization"] = request.headers["authorization"]
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         try:
-            return await _unless_disconnected(
+            response = await _unless_disconnected(
                 request, self.forwarder.forward(path, await request.body(), headers, candidates, stream)
             )
-        except NoPeerAvailableError as exc:
+        except BaseException as exc:
+            self._release(reserved)
+            if not isinstance(exc, NoPeerAvailableError):
+                raise
             if model == self.local_model:
                 return None
             raise NoNodeForModelError(f"no node serving {model!r} answered: {exc}") from exc
+        if isinstance(response, StreamingResponse):
+            response.body_iterator = _then(response.body_iterator, lambda: self._release(reserved))
+        else:
+            self._release(reserved)
+        return response
+
+    def _release(self, node_id: str) -> None:
+        self.inflight[node_id] -= 1
+        if self.inflight[node_id] <= 0:
+            del self.inflight[node_id]
 
     async def _probe(self, peers: Sequence[Peer], request: Request) -> list[Peer]:
         """Fresh ``/status`` of a few peers; the ones that do not answer are banned and dropped."""
@@ -131,6 +148,15 @@ class Router:
                 return None
 
         return [p for p in await asyncio.gather(*(one(p) for p in peers)) if p is not None]
+
+
+async def _then(chunks: AsyncIterable[Any], done: Callable[[], None]) -> AsyncIterator[Any]:
+    """Pass ``chunks`` through, then call ``done`` however the stream ends."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        done()
 
 
 def _hops(request: Request) -> int:

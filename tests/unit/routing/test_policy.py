@@ -72,3 +72,9 @@ def test_peer_with_status() -> None:
         99.0,
     )
     assert p.load == 6 / 8
+
+
+def test_inflight_forwards_count_as_load() -> None:
+    a, b = peer("a", free=2, active=0), peer("b", free=2, active=1)
+    assert [p.node_id for p in policy.order_candidates([a, b], [a, b])] == ["a", "b"]
+    assert [p.node_id for p in policy.order_candidates([a, b], [a, b], {"a": 2})] == ["b", "a"]
