@@ -1,14 +1,16 @@
-"""Runs a node: validate the model file, serve HTTP at once (``/health`` says 503 while loading),
-load the engine in a worker thread, and exit non-zero if loading fails."""
+"""Runs a node: validate the model file, open the DHT peer and HTTP (``/health`` says 503 while the
+model loads), load the engine in a worker thread, publish to the swarm, and exit non-zero on failure."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+from contextlib import AsyncExitStack
 
+import httpx
 import uvicorn
 
+from llamanet import membership
 from llamanet.api.app import create_app
 from llamanet.api.node_state import NodeState
 from llamanet.engine.chat import BUILTIN, GGUF
@@ -17,6 +19,8 @@ from llamanet.engine.runtime import RuntimeConfig
 from llamanet.errors import LlamaNetError
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
+from llamanet.routing.directory import SwarmDirectory
+from llamanet.routing.router import Router
 from llamanet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,12 +54,10 @@ def prepare(settings: Settings) -> tuple[NodeState, GGUFInfo]:
     gguf = read_gguf(path)
     if settings.chat_format == GGUF and gguf.chat_template is None:
         raise NodeStartupError(f"--chat-format gguf: {path} has no embedded chat template")
+    identity = membership.load_identity(settings)
     settings = settings.model_copy(update={"model_path": path})
-    node = NodeState(
-        settings=settings,
-        node_id=settings.node_id or uuid.uuid4().hex[:16],
-        model_name=settings.model_name or name,
-    )
+    node = NodeState(settings=settings, node_id=identity.node_id, model_name=settings.model_name or name)
+    node.identity = identity
     return node, gguf
 
 
@@ -70,38 +72,58 @@ async def serve(node: NodeState, gguf: GGUFInfo) -> None:
         access_log=settings.log_level == "DEBUG",
     )
     server = uvicorn.Server(config)
-
-    async def load() -> None:
-        assert settings.model_path is not None
+    async with AsyncExitStack() as stack:
+        swarm = membership.make_swarm_node(node, node.identity or membership.load_identity(settings))
         try:
-            node.engine = await asyncio.to_thread(
-                Engine.load,
-                settings.model_path,
-                node.model_name,
-                runtime_config(settings),
-                chat_format=settings.chat_format,
-                max_queue=settings.max_queue,
-                gguf=gguf,
-            )
-            log.info(
-                "node %s ready: model %s on http://%s:%d",
-                node.node_id,
-                node.model_name,
-                settings.host,
-                settings.port,
-            )
-        except LlamaNetError as exc:
-            node.load_error = str(exc)
-            log.error("model load failed: %s", exc)
-            server.should_exit = True
+            await swarm.start(settings.host, settings.dht_port, settings.bootstrap_peers())
+        except OSError as exc:
+            raise NodeStartupError(f"cannot open the DHT port {settings.dht_port}/udp: {exc}") from exc
+        stack.push_async_callback(swarm.stop)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=httpx.Timeout(settings.forward_timeout, connect=3.0))
+        )
+        node.swarm = swarm
+        node.router = Router(
+            directory=SwarmDirectory(swarm.get_nodes, node.node_id),
+            client=client,
+            local_model=node.model_name,
+            local_slots_free=node.local_slots_free,
+            max_hops=settings.max_hops,
+        )
 
-    loader = asyncio.create_task(load())
-    try:
-        await server.serve()
-    finally:
-        await loader
-        if node.engine is not None:
-            node.engine.close()
+        async def load() -> None:
+            assert settings.model_path is not None
+            try:
+                node.engine = await asyncio.to_thread(
+                    Engine.load,
+                    settings.model_path,
+                    node.model_name,
+                    runtime_config(settings),
+                    chat_format=settings.chat_format,
+                    max_queue=settings.max_queue,
+                    gguf=gguf,
+                )
+            except LlamaNetError as exc:
+                node.load_error = str(exc)
+                log.error("model load failed: %s", exc)
+                server.should_exit = True
+                return
+            await swarm.republish()
+            log.info(
+                "node %s ready: model %s on %s, DHT %s:%d",
+                node.node_id[:12],
+                node.model_name,
+                membership.advertised_urls(settings)[0],
+                *swarm.advertised_address(),
+            )
+
+        loader = asyncio.create_task(load())
+        try:
+            await server.serve()
+        finally:
+            await loader
+            if node.engine is not None:
+                node.engine.close()
 
 
 def run_node(settings: Settings) -> int:

@@ -45,6 +45,21 @@ class Settings(BaseSettings):
     bootstrap_nodes: str = ""
     heartbeat_interval: float = Field(10.0, gt=0)
 
+    # --- swarm -------------------------------------------------------------------------------
+    advertise_host: str | None = Field(
+        None,
+        description="Address peers use to reach this node (ADVERTISE_HOST); default: the bind address, "
+        "or this host's address when binding to all interfaces",
+    )
+    advertise_urls: str = Field("", description="Comma-separated HTTP URLs peers use (ADVERTISE_URLS)")
+    advertise_dht_port: int | None = Field(None, ge=1, le=65535, description="DHT port peers use, if NATed")
+    node_key_file: Path | None = Field(None, description="Ed25519 key of this node; created if missing")
+    swarm_secret: str | None = Field(None, description="Shared secret: peers without it cannot join")
+    swarm_secret_file: Path | None = None
+    site: str | None = Field(None, max_length=64, description="Site label shown in the swarm (SITE)")
+    max_hops: int = Field(2, ge=1, le=8, description="How many times a request may be forwarded")
+    forward_timeout: float = Field(600.0, gt=0, description="Seconds to wait on a forwarded request")
+
     # --- engine ------------------------------------------------------------------------------
     n_ctx: int = Field(2048, ge=64, description="Context size of each slot, in tokens")
     n_batch: int = Field(512, ge=1, description="Tokens per llama_decode call")
@@ -72,6 +87,14 @@ class Settings(BaseSettings):
         if self.api_key_file is not None:
             key = self.api_key_file.read_text(encoding="utf-8").strip()
             return key or None
+        return None
+
+    def resolved_swarm_secret(self) -> bytes | None:
+        if self.swarm_secret:
+            return self.swarm_secret.encode()
+        if self.swarm_secret_file is not None:
+            secret = self.swarm_secret_file.read_text(encoding="utf-8").strip()
+            return secret.encode() or None
         return None
 
     def bootstrap_peers(self) -> list[str]:

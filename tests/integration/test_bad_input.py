@@ -63,7 +63,18 @@ def test_bad_bodies(small: NodeProcess, path: str, body: Any, status: int | None
     assert_openai_error(httpx.post(f"{small.url}{path}", json=body, timeout=30), status)
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b'"just a string"', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"",
+        b'"just a string"',
+        b"\xff\xfe",
+        b'{"messages": [{"role": "user", "content": "x"}], "temperature": NaN}',
+        b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": Infinity}',
+        b'{"messages": [{"role": "user", "content": "x"}], "logit_bias": {"1": NaN}}',
+    ],
+)
 def test_malformed_json(small: NodeProcess, raw: bytes) -> None:
     r = httpx.post(
         f"{small.url}{CHAT}", content=raw, headers={"content-type": "application/json"}, timeout=30
@@ -87,7 +98,11 @@ def test_unknown_route_and_method(small: NodeProcess) -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3),
     max_leaves=6,
 )

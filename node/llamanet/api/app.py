@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from llamanet.api import native_routes, openai_routes
+from llamanet.api import native_routes, openai_routes, swarm_routes
 from llamanet.api.auth import ApiKeyMiddleware
 from llamanet.api.errors import ApiError, install_error_handlers
 from llamanet.api.node_state import NodeState
@@ -72,6 +72,7 @@ def create_app(node: NodeState) -> FastAPI:
     install_error_handlers(app)
     app.include_router(native_routes.router)
     app.include_router(openai_routes.router)
+    app.include_router(swarm_routes.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

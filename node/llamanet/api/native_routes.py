@@ -58,15 +58,21 @@ async def generate(body: GenerateRequest, request: Request) -> Response:
     if body.stream:
         return await generate_stream(body, request)
     node = _node(request)
+    forwarded = await node.route(request, body.model, stream=False)
+    if forwarded is not None:
+        return forwarded
     _, gen = _submit(node, body)
     result = await streaming.collect(request, gen, node.metrics)
     assert result.finished is not None
     return JSONResponse({"text": result.text, **_summary(node, result.finished)})
 
 
-@router.post("/generate/stream")
-async def generate_stream(body: GenerateRequest, request: Request) -> StreamingResponse:
+@router.post("/generate/stream", response_model=None)
+async def generate_stream(body: GenerateRequest, request: Request) -> Response:
     node = _node(request)
+    forwarded = await node.route(request, body.model, stream=True)
+    if forwarded is not None:
+        return forwarded
     _, gen = _submit(node, body)
 
     async def body_iter() -> AsyncIterator[bytes]:

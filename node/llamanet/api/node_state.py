@@ -5,11 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llamanet.api.errors import ApiError
 from llamanet.api.metrics import NodeMetrics
 from llamanet.engine.engine import Engine
 from llamanet.engine.stats import EngineStats
+from llamanet.routing.router import HopLimitError, NoNodeForModelError, Router, UnknownModelError
 from llamanet.settings import Settings
+from llamanet.swarm.identity import NodeIdentity
+from llamanet.swarm.node import SwarmNode
 from llamanet.version import __version__
 
 # Names that mean "whatever this node serves" (the seed's examples use "llamanet").
@@ -22,6 +28,9 @@ class NodeState:
     node_id: str
     model_name: str
     engine: Engine | None = None
+    swarm: SwarmNode | None = None
+    router: Router | None = None
+    identity: NodeIdentity | None = None
     load_error: str | None = None
     started_at: float = field(default_factory=time.time)
     version: str = __version__
@@ -38,6 +47,31 @@ class NodeState:
         if self.engine is None:
             return EngineStats(self.settings.n_parallel, 0, 0, 0.0, 0, 0)
         return self.engine.stats()
+
+    def local_slots_free(self) -> int | None:
+        """Free slots of the local engine; None while the model is loading."""
+        return None if self.engine is None else self.engine.stats().slots_free
+
+    async def route(self, request: Request, requested: str | None, stream: bool) -> Response | None:
+        """Forward the request when another node should serve it; None means serve it here."""
+        if self.router is None:
+            return None
+        try:
+            return await self.router.route(request, requested, stream)
+        except UnknownModelError as exc:
+            raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
+        except HopLimitError as exc:
+            raise ApiError(508, str(exc), "server_error", code="hop_limit") from exc
+        except NoNodeForModelError as exc:
+            raise ApiError(
+                503, str(exc), "service_unavailable", code="no_node_available", headers={"Retry-After": "2"}
+            ) from exc
+
+    async def models(self) -> dict[str, list[str]]:
+        """Models served in the swarm (just this node's without a swarm) and the nodes serving them."""
+        if self.router is None:
+            return {self.model_name: [self.node_id]}
+        return await self.router.models()
 
     def ready_engine(self) -> Engine:
         if self.engine is None:

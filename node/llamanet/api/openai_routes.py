@@ -68,35 +68,34 @@ def _completion_logprobs(lps: list[TokenLogprob], start: int = 0) -> dict[str, A
 @router.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
     node = _node(request)
-    return {"object": "list", "data": [_model_card(node)]}
+    models = await node.models()
+    return {"object": "list", "data": [_model_card(node, m, ids) for m, ids in sorted(models.items())]}
 
 
 @router.get("/models/{model_id}")
 async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     node = _node(request)
-    if model_id != node.model_name:
+    models = await node.models()
+    if model_id not in models:
         raise ApiError(
             404,
-            f"model {model_id!r} not found; available: {node.model_name}",
+            f"model {model_id!r} not found; available: {', '.join(sorted(models))}",
             param="model",
             code="model_not_found",
         )
-    return _model_card(node)
+    return _model_card(node, model_id, models[model_id])
 
 
-def _model_card(node: NodeState) -> dict[str, Any]:
+def _model_card(node: NodeState, model: str, node_ids: list[str]) -> dict[str, Any]:
     card: dict[str, Any] = {
-        "id": node.model_name,
+        "id": model,
         "object": "model",
         "created": int(node.started_at),
         "owned_by": "llamanet",
+        "meta": {"nodes": node_ids},
     }
-    if node.engine is not None:
-        card["meta"] = {
-            "n_ctx": node.engine.info.n_ctx_slot,
-            "architecture": node.engine.info.architecture,
-            "nodes": [node.node_id],
-        }
+    if model == node.model_name and node.engine is not None:
+        card["meta"].update(n_ctx=node.engine.info.n_ctx_slot, architecture=node.engine.info.architecture)
     return card
 
 
@@ -119,6 +118,9 @@ def _chat_request(engine: Engine, node: NodeState, body: ChatCompletionRequest) 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     node = _node(request)
+    forwarded = await node.route(request, body.model, body.stream)
+    if forwarded is not None:
+        return forwarded
     engine = node.engine_for(body.model)
     gen = engine.submit(_chat_request(engine, node, body))
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -161,8 +163,11 @@ async def _chat_chunks(
             }
         )
 
-    yield chunk({"role": "assistant", "content": ""})
+    role_sent = False  # sent with the first token, so nothing reaches a forwarding node before it
     async for event in streaming.events(request, gen, node.metrics):
+        if not role_sent:
+            role_sent = True
+            yield chunk({"role": "assistant", "content": ""})
         if isinstance(event, TokenDelta):
             lp = {"content": [_chat_logprob(event.logprob)]} if event.logprob else None
             if event.text or lp:
@@ -191,6 +196,9 @@ async def _chat_chunks(
 @router.post("/completions", response_model=None)
 async def completions(body: CompletionRequest, request: Request) -> Response:
     node = _node(request)
+    forwarded = await node.route(request, body.model, body.stream)
+    if forwarded is not None:
+        return forwarded
     engine = node.engine_for(body.model)
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
     sampling = sampling_from(body, engine.runtime.n_vocab)

@@ -112,6 +112,15 @@ class SwarmNode:
                 self._ensure_join_task()
             await self._heartbeat_once()
 
+    @property
+    def last_record(self) -> NodeRecord | None:
+        """The record this node last published (a tombstone after ``withdraw``)."""
+        return self._last_record
+
+    async def republish(self) -> None:
+        """Publish a fresh record now (e.g. the model just became ready) instead of at the next beat."""
+        await self._heartbeat_once()
+
     async def _heartbeat_once(self) -> None:
         if self._record_factory is None:
             return

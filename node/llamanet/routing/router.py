@@ -1,0 +1,157 @@
+"""The routing edge used by the API: serve here, or forward to the best node for the model."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from llamanet.routing import policy
+from llamanet.routing.bans import BanList
+from llamanet.routing.directory import SwarmDirectory
+from llamanet.routing.errors import NoPeerAvailableError, RoutingError
+from llamanet.routing.forwarder import HOPS_HEADER, Forwarder
+from llamanet.routing.peers import Peer
+
+PROBE_TIMEOUT_S = 1.0
+
+
+class UnknownModelError(RoutingError):
+    def __init__(self, model: str, available: list[str]) -> None:
+        super().__init__(f"model {model!r} not found; available: {', '.join(available) or 'none'}")
+        self.model = model
+
+
+class NoNodeForModelError(RoutingError):
+    """Nodes serve the model, but none of them answered."""
+
+
+class HopLimitError(RoutingError):
+    """The request was forwarded too many times."""
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        directory: SwarmDirectory,
+        client: httpx.AsyncClient,
+        local_model: str,
+        local_slots_free: Callable[[], int | None],
+        max_hops: int = 2,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.directory = directory
+        self.client = client
+        self.local_model = local_model
+        self.local_slots_free = local_slots_free  # None while the local model is loading
+        self.max_hops = max_hops
+        self.bans = BanList()
+        self.forwarder = Forwarder(client, self.bans)
+        self.rng = rng or random.Random()
+
+    async def models(self) -> dict[str, list[str]]:
+        """Every model in the swarm with the ids of the nodes serving it (this node included)."""
+        out: dict[str, list[str]] = {self.local_model: [self.directory.self_id]}
+        for peer in await self.directory.peers():
+            for m in peer.models:
+                ids = out.setdefault(m, [])
+                if peer.node_id not in ids:
+                    ids.append(peer.node_id)
+        return out
+
+    async def route(self, request: Request, requested: str | None, stream: bool) -> Response | None:
+        """None: serve locally. Otherwise the forwarded response."""
+        model = policy.target_model(requested, self.local_model)
+        hops = _hops(request)
+        free = self.local_slots_free()
+        if model == self.local_model and free is not None and free > 0:
+            return None  # fast path: no lookup when this node can start it right away
+        if hops >= self.max_hops:
+            if model == self.local_model:
+                return None
+            raise HopLimitError(f"request for {model!r} was forwarded {hops} times; not forwarding again")
+        others = [
+            p
+            for p in await self.directory.peers(model)
+            if model in p.models and not self.bans.banned(p.node_id)
+        ]
+        if policy.serve_locally(
+            model=model,
+            local_model=self.local_model,
+            local_ready=free is not None,
+            local_slots_free=free or 0,
+            hops=hops,
+            max_hops=self.max_hops,
+            others=others,
+        ):
+            return None
+        if not others:
+            if model == self.local_model:
+                return None
+            raise UnknownModelError(model, sorted(await self.models()))
+        probed = await self._probe(policy.sample_pair(others, self.rng), request)
+        candidates = policy.order_candidates(others, probed)
+        headers = {
+            "content-type": request.headers.get("content-type", "application/json"),
+            HOPS_HEADER: str(hops + 1),
+        }
+        if "authorization" in request.headers:
+            headers["authorization"] = request.headers["authorization"]
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        try:
+            return await _unless_disconnected(
+                request, self.forwarder.forward(path, await request.body(), headers, candidates, stream)
+            )
+        except NoPeerAvailableError as exc:
+            if model == self.local_model:
+                return None
+            raise NoNodeForModelError(f"no node serving {model!r} answered: {exc}") from exc
+
+    async def _probe(self, peers: Sequence[Peer], request: Request) -> list[Peer]:
+        """Fresh ``/status`` of a few peers; the ones that do not answer are banned and dropped."""
+        headers = (
+            {"authorization": request.headers["authorization"]} if "authorization" in request.headers else {}
+        )
+
+        async def one(peer: Peer) -> Peer | None:
+            try:
+                r = await self.client.get(f"{peer.url}/status", headers=headers, timeout=PROBE_TIMEOUT_S)
+                r.raise_for_status()
+                return peer.with_status(r.json())
+            except (httpx.HTTPError, ValueError):
+                self.bans.fail(peer.node_id)
+                return None
+
+        return [p for p in await asyncio.gather(*(one(p) for p in peers)) if p is not None]
+
+
+def _hops(request: Request) -> int:
+    try:
+        return max(0, int(request.headers.get(HOPS_HEADER, "0")))
+    except ValueError:
+        return 0
+
+
+async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, Response]) -> Response:
+    """Await ``work``; if the client goes away first, cancel it (closing the upstream connection)."""
+    task: asyncio.Task[Response] = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.25)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return Response(status_code=499)
+    finally:
+        if not task.done():
+            task.cancel()
