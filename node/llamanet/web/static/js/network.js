@@ -28,7 +28,7 @@ async function optionalJSON(path, allow) {
   return r.ok ? { status: r.status, body: await r.json() } : { status: r.status, body: null };
 }
 
-const RETRY_MISSING_MS = 30000;
+const RETRY_MISSING_MS = 15000;
 
 function fromRecord(rec, selfHealth) {
   const self = Boolean(rec.is_self);
@@ -36,7 +36,8 @@ function fromRecord(rec, selfHealth) {
   if (self) health = selfHealth;
   return {
     id: String(rec.node_id),
-    name: String(rec.name || rec.node_id || "?"),
+    name: String(rec.name || String(rec.node_id || "?").slice(0, 12)),
+    site: rec.site ? String(rec.site) : "",
     models: (rec.models || []).map(String),
     busy: Number(rec.active_requests ?? 0),
     slots: Number(rec.slots_total ?? 0),
@@ -52,7 +53,8 @@ function fromRecord(rec, selfHealth) {
 function fromStatus(st, selfHealth) {
   return {
     id: String(st.node_id),
-    name: String(st.node_id),
+    name: String(st.node_id).slice(0, 12),
+    site: "",
     models: [String(st.model)],
     busy: Number(st.active_requests ?? 0),
     slots: Number(st.slots_total ?? 0),
@@ -102,17 +104,19 @@ export class NetworkPanel {
       this.update(nodes, dht.body);
       this.setBanner("");
     } catch (err) {
-      for (const entry of this.known.values()) if (entry.node.self) entry.node.health = "down";
-      this.setBanner(`This node is unreachable: ${err.message}`);
+      if (err.kind === "network") {
+        for (const entry of this.known.values()) if (entry.node.self) entry.node.health = "down";
+      }
+      this.setBanner(err.kind === "network" ? `This node is unreachable. ${err.message}` : err.message);
       this.update(null, undefined);
     }
   }
 
-  /** GET an endpoint this node may lack (404): after a 404, ask again only every RETRY_MISSING_MS. */
+  /** GET an endpoint this node may lack (404, 503): then ask again only every RETRY_MISSING_MS. */
   async optional(path) {
     if (Date.now() - (this.missing[path] ?? -Infinity) < RETRY_MISSING_MS) return { status: 404, body: null };
-    const r = await optionalJSON(path, [404]);
-    if (r.status === 404) this.missing[path] = Date.now();
+    const r = await optionalJSON(path, [404, 503]); // 503: this node runs without a DHT peer
+    if (!r.body) this.missing[path] = Date.now();
     else delete this.missing[path];
     return r;
   }
@@ -162,6 +166,7 @@ export class NetworkPanel {
     const load = `${n.busy}/${n.slots || "?"} busy${n.queued ? ` · ${n.queued} queued` : ""}`;
     const rows = [
       ["model", n.models.join(", ") || "–"],
+      ...(n.site ? [["site", n.site]] : []),
       ["load", load],
       ["tok/s", num(n.tps)],
       ["uptime", formatUptime(n.uptime)],
@@ -189,7 +194,8 @@ export class NetworkPanel {
     for (const [k, v] of rows) stats.append($el("dt", "", k), $el("dd", "", v));
     const list = $el("ul", "peer-list");
     for (const p of peers.slice(0, 20)) {
-      const label = typeof p === "string" ? p : `${p.host ?? p.ip ?? "?"}:${p.port ?? "?"}`;
+      const addr = typeof p === "string" ? p : `${p.host ?? p.ip ?? "?"}:${p.port ?? "?"}`;
+      const label = p && p.id ? `${String(p.id).slice(0, 8)} ${addr}` : addr;
       list.append($el("li", "", label));
     }
     this.dht.replaceChildren(stats, list);
