@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.model]
 
 XSS = [
     "<img src=x onerror=window.__xss=1>",
-    "inline <img src=x onerror=\"window.__xss=7\"> html",
+    'inline <img src=x onerror="window.__xss=7"> html',
     "<script>window.__xss=2</script>",
     "[click](javascript:window.__xss=3)",
     '<svg><animate onbegin="window.__xss=4" attributeName="x" dur="1s"></svg>',
