@@ -74,7 +74,7 @@ export class NetworkPanel {
     this.summary = root.querySelector("#swarm-summary");
     this.dht = root.querySelector("#dht-info");
     this.banner = root.querySelector("#network-banner");
-    this.known = new Map(); // id -> {node, lastSeen, goneAt}
+    this.known = new Map(); // id -> {node, misses, goneAt}
     this.timer = null;
     this.missing = {}; // path -> time it answered 404 (nodes without the swarm API: ask again later)
   }
@@ -130,9 +130,12 @@ export class NetworkPanel {
     const now = Date.now();
     if (nodes) {
       const ids = new Set(nodes.map((n) => n.id));
-      for (const n of nodes) this.known.set(n.id, { node: n, lastSeen: now, goneAt: 0 });
+      for (const n of nodes) this.known.set(n.id, { node: n, misses: 0, goneAt: 0 });
       for (const [id, entry] of this.known) {
         if (ids.has(id)) continue;
+        // missing from two polls in a row: gone (one miss may be a lookup racing a record refresh)
+        entry.misses += 1;
+        if (entry.misses < 2) continue;
         entry.goneAt ||= now;
         entry.node.health = "gone";
         if (now - entry.goneAt > GONE_MS) this.known.delete(id);
