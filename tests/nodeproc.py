@@ -50,7 +50,7 @@ class NodeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180.0) -> NodeProcess:
-        self._log = self.log_path.open("wb")
+        self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -63,6 +63,16 @@ class NodeProcess:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"node not healthy after {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """``kill -9``: no clean shutdown, no withdrawal from the swarm."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, timeout: float = 180.0) -> NodeProcess:
+        self.stop()
+        return self.start(timeout)
 
     def stop(self) -> int | None:
         if self.proc is None:

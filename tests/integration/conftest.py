@@ -43,10 +43,10 @@ class Nodes:
         self.logs = logs
         self.started: list[NodeProcess] = []
 
-    def start(self, model: str, *extra: str, name: str = "node") -> NodeProcess:
+    def start(self, model: str, *extra: str, name: str = "node", wait: bool = True) -> NodeProcess:
         node = NodeProcess(model, self.logs, *extra, name=name)
         self.started.append(node)
-        return node.start()
+        return node.start() if wait else node
 
     def stop_all(self, failed: bool) -> None:
         for node in self.started:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from llamanet.cli import models_cmd, node_cmd
+from llamanet.cli import check_cmd, models_cmd, node_cmd, swarm_cmd
 from llamanet.errors import LlamaNetError
 from llamanet.settings import Settings
 from llamanet.version import __version__
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     node_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
+    swarm_cmd.add_parser(sub)
+    check_cmd.add_parser(sub)
     return parser
 
 

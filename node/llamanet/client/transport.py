@@ -1,0 +1,125 @@
+"""HTTP to one node (the client's only I/O besides the DHT): JSON calls, SSE streams, failure classes.
+
+Every failure becomes ``NodeUnavailableError`` (try another node) or ``RequestRejectedError`` (don't).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+
+from llamanet.client.errors import ClientError, NodeUnavailableError, RequestRejectedError
+
+# 404: the node lacks the route or the model; 408/429: busy; 5xx: broken, loading or shutting down.
+RETRYABLE_STATUS = frozenset({404, 408, 429})
+RETRYABLE_ERROR_TYPES = frozenset({"server_error", "service_unavailable", "rate_limit_error"})
+DONE = "[DONE]"
+
+
+def error_message(body: Any) -> tuple[str, str | None, str | None]:
+    """(message, type, code) of an OpenAI-shaped error body, or a plain rendering of anything else."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        return str(err.get("message") or err), err.get("type"), err.get("code")
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"]), None, None
+    return str(body)[:200], None, None
+
+
+def classify_status(url: str, status: int, body: Any) -> ClientError:
+    """The exception for an HTTP error answer."""
+    message, _, code = error_message(body)
+    if status in RETRYABLE_STATUS or status >= 500:
+        return NodeUnavailableError(url, f"HTTP {status}: {message}", status)
+    return RequestRejectedError(url, status, message, code)
+
+
+def classify_event_error(url: str, body: dict[str, Any]) -> ClientError:
+    """The exception for an error event inside an SSE stream."""
+    message, type_, code = error_message(body)
+    if type_ in RETRYABLE_ERROR_TYPES:
+        return NodeUnavailableError(url, f"stream error: {message}")
+    return RequestRejectedError(url, 400, message, code)
+
+
+def parse_sse_line(line: str) -> dict[str, Any] | str | None:
+    """A ``data:`` line's JSON object, ``DONE`` for ``[DONE]``, None for comments and other fields."""
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if payload == DONE:
+        return DONE
+    data = json.loads(payload)
+    return data if isinstance(data, dict) else None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+class Transport:
+    def __init__(
+        self, api_key: str | None = None, timeout: float = 120.0, connect_timeout: float = 5.0
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        )
+
+    async def get_json(self, url: str, path: str, timeout: float | None = None) -> Any:
+        """GET ``url + path``; raises a classified error for anything but a 2xx."""
+        try:
+            if timeout is None:
+                response = await self._http.get(url + path)
+            else:
+                response = await self._http.get(url + path, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise NodeUnavailableError(url, f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise classify_status(url, response.status_code, _json(response))
+        return _json(response)
+
+    async def post_json(self, url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(url + path, json=body)
+        except httpx.HTTPError as exc:
+            raise NodeUnavailableError(url, f"{type(exc).__name__}: {exc}") from exc
+        data = _json(response)
+        if response.status_code >= 400:
+            raise classify_status(url, response.status_code, data)
+        if not isinstance(data, dict):
+            raise NodeUnavailableError(url, "answer is not a JSON object", response.status_code)
+        return data
+
+    async def stream(self, url: str, path: str, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        """POST and yield each SSE event's JSON object until ``[DONE]`` or the end of the stream.
+
+        Error events raise (classified); so do connection failures, before or during the stream.
+        """
+        try:
+            async with self._http.stream("POST", url + path, json=body) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise classify_status(url, response.status_code, _json(response))
+                async for line in response.aiter_lines():
+                    try:
+                        event = parse_sse_line(line)
+                    except ValueError as exc:
+                        raise NodeUnavailableError(url, f"bad SSE data: {line[:80]!r}") from exc
+                    if event == DONE:
+                        return
+                    if isinstance(event, dict):
+                        if "error" in event:
+                            raise classify_event_error(url, event)
+                        yield event
+        except httpx.HTTPError as exc:
+            raise NodeUnavailableError(url, f"{type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._http.aclose()

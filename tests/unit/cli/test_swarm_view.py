@@ -1,0 +1,47 @@
+import json
+
+from llamanet.cli import swarm_view
+from llamanet.client.nodes import NodeInfo
+
+
+def node(node_id: str, models: tuple[str, ...], **kw: object) -> NodeInfo:
+    return NodeInfo(url=f"http://{node_id}:8000", node_id=node_id * 10, models=models, **kw)  # type: ignore[arg-type]
+
+
+NODES = [
+    node("a", ("smol",), name="alpha", slots_total=4, slots_free=3, active_requests=1, uptime_s=3700,
+         tokens_per_s=42.25, site="lab", dht_address="10.0.0.1:8001", expires_at=130.0),
+    node("b", ("smol", "gemma"), queue_depth=2),
+]  # fmt: skip
+
+
+def test_uptime_is_short_and_readable() -> None:
+    assert [swarm_view.fmt_uptime(s) for s in (5, 65, 3700, 90000)] == ["5s", "1m05s", "1h01m", "1d01h"]
+
+
+def test_table_has_a_row_per_node_and_counts_per_model() -> None:
+    text = swarm_view.render_status(NODES)
+    lines = text.splitlines()
+    assert lines[0].split() == list(swarm_view.COLUMNS)
+    assert "aaaaaaaa" in lines[1] and "alpha" in lines[1] and "3/4 free" in lines[1] and "42.2" in lines[1]
+    assert "1h01m" in lines[1] and "lab" in lines[1] and "http://a:8000" in lines[1]
+    assert "smol,gemma" in lines[2] and "2 (0 active, 2 queued)" in lines[2]
+    assert "2 nodes, 2 model(s)" in text
+    assert "  gemma: 1 node" in lines and "  smol: 2 nodes" in lines
+
+
+def test_json_has_the_swarm_nodes_shape() -> None:
+    data = json.loads(json.dumps(swarm_view.status_json(NODES, now=100.0)))
+    assert data["models"] == {"gemma": ["b" * 10], "smol": ["a" * 10, "b" * 10]}
+    first = data["nodes"][0]
+    assert (first["dht_host"], first["dht_port"], first["expires_in"]) == ("10.0.0.1", 8001, 30.0)
+    assert first["urls"] == [] and first["slots_free"] == 3
+    assert data["nodes"][1]["dht_port"] is None
+
+
+def test_changes_report_joins_and_leaves() -> None:
+    c = node("c", ("x",))
+    diff = swarm_view.changes(NODES, [NODES[1], c])
+    assert (diff.joined, diff.left) == ([c], [NODES[0]])
+    assert swarm_view.changes(NODES, NODES) == swarm_view.Changes([], [])
+    assert swarm_view.describe(c) == "cccccccc - (x) http://c:8000"
