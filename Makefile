@@ -6,15 +6,20 @@ MODEL   ?= smollm2-135m
 PORT    ?= 8000
 DHT_PORT ?= 8001
 PYTEST_ARGS ?=
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv models run test lint typecheck unit integration bench clean
+.PHONY: help venv web browser models run test lint typecheck unit integration bench clean
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a node on http://localhost:$(PORT)"
 	@echo "make test   - set up everything and run lint, type checks and the full test suite"
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
 
-venv: $(VENV)/.installed
+venv: web $(VENV)/.installed
+
+# the web UI's vendor files (marked, DOMPurify, highlight.js) from web/package-lock.json; no-op when built
+web:
+	scripts/build-web.sh
 
 $(VENV)/.installed: pyproject.toml scripts/llama-cpp-wheel.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,7 +42,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv models lint typecheck
+# Debian's Chromium for the UI tests (tests/ui, Playwright drives it; no browser download)
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+test: venv models browser lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: venv models

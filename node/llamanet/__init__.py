@@ -9,6 +9,7 @@ Package map:
 - ``api/``       FastAPI app: native and OpenAI-compatible routes, errors, auth, metrics.
 - ``swarm/``     the Kademlia DHT: signed node records, full members and read-only clients.
 - ``client/``    async Python client of a swarm: discovery, node selection, failover.
+- ``web/``       the web UI at ``/``: chat with any model in the swarm, live swarm panel.
 - ``server``     starts a node: loads the engine and serves the app with uvicorn.
 - ``cli/``       the ``llamanet`` console command and its subcommands.
 """

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,6 +10,7 @@ from llamanet.api import native_routes, openai_routes, swarm_routes
 from llamanet.api.auth import ApiKeyMiddleware
 from llamanet.api.errors import ApiError, install_error_handlers
 from llamanet.api.node_state import NodeState
+from llamanet.web.routes import install_web
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _COUNTED = {
@@ -79,14 +78,7 @@ def create_app(node: NodeState) -> FastAPI:
     async def metrics() -> Response:
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    @app.get("/", include_in_schema=False)
-    async def root(request: Request) -> dict[str, Any]:
-        return {
-            "name": "LlamaNet node",
-            "node_id": node.node_id,
-            "model": node.model_name,
-            "api": {"native": "/generate", "openai": "/v1", "docs": "/docs"},
-        }
+    install_web(app)
 
     app.add_middleware(RequestCounterMiddleware, node=node)
     key = node.settings.resolved_api_key()

@@ -1,4 +1,5 @@
-"""Optional bearer-key protection: every route but ``/health`` and ``/metrics`` needs the key."""
+"""Optional bearer-key protection: every route but ``/health``, ``/metrics`` and the web UI's page
+(``/``, ``/static/*``: it asks for the key itself) needs the key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llamanet.api.errors import ApiError
 
-OPEN_PATHS = frozenset({"/health", "/metrics"})
+OPEN_PATHS = frozenset({"/health", "/metrics", "/"})
+OPEN_PREFIXES = ("/static/",)
 
 
 class ApiKeyMiddleware:
@@ -17,7 +19,7 @@ class ApiKeyMiddleware:
         self.expected = f"Bearer {key}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")

@@ -1,0 +1,13 @@
+"""The node's web UI: a chat that streams from any model in the swarm, and a live swarm view.
+
+- ``routes``           ``install_web``: ``/`` serves ``static/index.html``, ``/static`` the assets.
+- ``static/``          our own page: ``index.html``, ``css/app.css`` and ES modules in ``js/``:
+  ``main.js`` (wiring), ``api.js`` (fetch with the API key, readable errors), ``sse.js`` (SSE parser),
+  ``chat.js`` (conversation, native and OpenAI modes, stop), ``render.js`` (sanitized markdown),
+  ``network.js`` (swarm panel), ``prefs.js`` (settings kept in localStorage).
+- ``static/vendor/``   third-party libraries (marked, DOMPurify, highlight.js), gitignored: built from
+  ``web/package-lock.json`` by ``scripts/build-web.sh`` (``make web``). Without them the page still
+  works and shows replies as plain text.
+
+Nothing is fetched from outside the node at run time: the page works air-gapped.
+"""

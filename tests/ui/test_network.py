@@ -1,0 +1,45 @@
+"""The swarm panel: lists every node with its numbers, refreshes live, and drops a node that stops."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.integration.conftest import SMOL, Nodes
+from tests.ui.conftest import Swarm, dht_id, node_args, open_ui, shot, swarm_ids, wait_for
+
+pytestmark = [pytest.mark.ui, pytest.mark.model, pytest.mark.slow]
+
+
+def row(node_id: str) -> str:
+    return f'#node-list li[data-node-id="{node_id}"]'
+
+
+def test_panel_lists_nodes_and_drops_a_stopped_one(page: Page, swarm: Swarm, nodes: Nodes) -> None:
+    extra = nodes.start(SMOL, *node_args("--n-ctx", "256", seed=swarm.smol), name="ui-extra")
+    extra_id, smol_id, gemma_id = dht_id(extra), dht_id(swarm.smol), dht_id(swarm.gemma)
+    wait_for(lambda: extra_id in swarm_ids(swarm.smol), what="the extra node in the swarm")
+    open_ui(page, swarm.smol, models=2)
+    for node_id in (smol_id, gemma_id, extra_id):
+        page.wait_for_selector(row(node_id), timeout=15_000)
+    me = page.locator(row(smol_id))
+    assert me.get_attribute("data-state") == "ok" and "this node" in me.inner_text()
+    assert page.locator(row(gemma_id)).locator(".stat-model").inner_text() == "gemma3-270m"
+    assert "busy" in me.locator(".stat-load").inner_text()
+    assert page.locator(row(extra_id)).get_attribute("data-state") == "ok"
+    assert "3 nodes" in page.inner_text("#swarm-summary")
+    dht = page.inner_text("#dht-info")
+    assert "peers" in dht and "routing table" in dht and "joined\tyes" in dht.replace("\n", "\t")
+    uptime = me.locator(".stat-uptime").inner_text()
+    page.wait_for_function(  # live: the panel polls every ~2 s
+        f"document.querySelector('{row(smol_id)} .stat-uptime').innerText !== {uptime!r}", timeout=6000
+    )
+    shot(page, "network-3-nodes")
+
+    extra.stop()
+    page.wait_for_selector(f'{row(extra_id)}[data-state="gone"]', state="attached", timeout=15_000)
+    shot(page, "network-node-gone")
+    page.wait_for_selector(row(extra_id), state="detached", timeout=20_000)
+    for node_id in (smol_id, gemma_id):  # the others stay
+        page.wait_for_selector(f'{row(node_id)}[data-state="ok"]', state="attached", timeout=10_000)
+    assert "2 nodes" in page.inner_text("#swarm-summary")
