@@ -84,7 +84,7 @@ def swarm(session_nodes: Nodes) -> Swarm:
     return Swarm(smol, gemma)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright's sync API runs an event loop: stop it before other tests
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), "Debian's Chromium is missing: run `make browser`"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
