@@ -8,10 +8,10 @@ DHT_PORT ?= 8001
 PYTEST_ARGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv web browser models run test lint typecheck unit integration bench clean
+.PHONY: help venv web browser models run node test lint typecheck unit integration bench clean
 
 help:
-	@echo "make run    - set up everything, pull $(MODEL), start a node on http://localhost:$(PORT)"
+	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
 	@echo "make test   - set up everything and run lint, type checks and the full test suite"
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
 
@@ -31,7 +31,15 @@ models: venv
 	$(BIN)/llamanet models pull smollm2-135m
 	$(BIN)/llamanet models pull gemma3-270m
 
+NODES   ?= 2
+
+# a local swarm: NODES nodes of MODEL joined over the DHT; web UI + API on http://localhost:$(PORT)
 run: venv
+	$(BIN)/llamanet models pull $(MODEL)
+	BIN=$(BIN) MODEL=$(MODEL) NODES=$(NODES) PORT=$(PORT) DHT_PORT=$(DHT_PORT) scripts/run-local-swarm.sh
+
+# a single node
+node: venv
 	$(BIN)/llamanet models pull $(MODEL)
 	$(BIN)/llamanet node --model-path $(MODEL) --port $(PORT) --dht-port $(DHT_PORT)
 
@@ -51,7 +59,11 @@ test: venv models browser lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: venv models
-	$(BIN)/python bench/node_throughput.py --model smollm2-135m
+	@ls=$$(PYTHON=$(BIN)/python bench/build_llama_server.sh) && \
+	  $(BIN)/python bench/node_throughput.py --model smollm2-135m --llama-server "$$ls" && \
+	  $(BIN)/python bench/node_throughput.py --model gemma3-270m --llama-server "$$ls"
+	$(BIN)/python bench/routing_overhead.py
+	$(BIN)/python bench/dht_lookup.py --sizes 10,100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
