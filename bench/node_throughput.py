@@ -32,6 +32,9 @@ from tests.nodeproc import free_port
 from llamanet.models.cache import ModelCache
 from llamanet.settings import Settings
 
+# a fresh connection per request for every server: llama-server (cpp-httplib) closes kept-alive
+# connections after a few requests, which a reused connection sees as a failure
+NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
 PROMPT = "Write a detailed essay about the history of the printing press and its effect on Europe."
 
 
@@ -68,7 +71,7 @@ async def one_stream(
 async def concurrent(
     url: str, n: int, max_tokens: int, ban: dict[str, float]
 ) -> tuple[float, int, list[float]]:
-    async with httpx.AsyncClient(timeout=600) as client:
+    async with httpx.AsyncClient(timeout=600, limits=NO_KEEPALIVE) as client:
         t0 = time.perf_counter()
         results = await asyncio.gather(
             *(one_stream(client, url, max_tokens, ban) for _ in range(n)), return_exceptions=True
@@ -138,7 +141,7 @@ def median_result(rs: list[StreamResult]) -> StreamResult:
 
 def single(url: str, max_tokens: int, ban: dict[str, float], runs: int) -> StreamResult:
     async def go() -> list[StreamResult]:
-        async with httpx.AsyncClient(timeout=600) as client:
+        async with httpx.AsyncClient(timeout=600, limits=NO_KEEPALIVE) as client:
             await one_stream(client, url, 8, ban)  # warm-up
             return [await one_stream(client, url, max_tokens, ban) for _ in range(runs)]
 

@@ -22,7 +22,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.nodeproc import NodeProcess
 
-from bench.node_throughput import one_stream
+from bench.node_throughput import NO_KEEPALIVE, one_stream
 
 BAN = {"0": -100.0, "1": -100.0, "2": -100.0}
 
@@ -41,7 +41,7 @@ async def measure(
     a: str, b: str, model: str, runs: int, max_tokens: int
 ) -> dict[str, list[tuple[float, float]]]:
     out: dict[str, list[tuple[float, float]]] = {"direct": [], "forwarded": []}
-    async with httpx.AsyncClient(timeout=600) as client:
+    async with httpx.AsyncClient(timeout=600, limits=NO_KEEPALIVE) as client:
         for url in (a, b):
             await one_stream(client, url, 8, BAN, model)  # warm-up
         for _ in range(runs):

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 
 import httpx
 import uvicorn
+import uvloop
 
 from llamanet import membership
 from llamanet.api.app import create_app
@@ -129,5 +130,6 @@ async def serve(node: NodeState, gguf: GGUFInfo) -> None:
 def run_node(settings: Settings) -> int:
     """Blocking entry point of ``llamanet node``; returns the process exit code."""
     node, gguf = prepare(settings)
-    asyncio.run(serve(node, gguf))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # uvicorn's httptools parser too
+        runner.run(serve(node, gguf))
     return 1 if node.load_error else 0
