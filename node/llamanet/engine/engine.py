@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from llamanet.engine.chat import ChatTemplate, choose_template
 from llamanet.engine.errors import InvalidRequestError
 from llamanet.engine.events import Event, Failed, Finished
+from llamanet.engine.outbox import Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime, RuntimeConfig
 from llamanet.engine.sampler import build_sampler
@@ -80,6 +82,9 @@ class Engine:
         self.info = info
         self.template = template
         self.scheduler = Scheduler(runtime, max_queue)
+        self._outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Outbox] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def load(
@@ -166,12 +171,11 @@ class Engine:
         rt = self.runtime
         sampler = build_sampler(rt.vocab, rt.n_vocab, request.sampling, request.grammar)
         loop = asyncio.get_running_loop()
+        outbox = self._outboxes.get(loop)
+        if outbox is None:
+            outbox = self._outboxes[loop] = Outbox(loop)
         queue: asyncio.Queue[Event] = asyncio.Queue()
-
-        def emit(event: Event) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, event)
-
-        job = Job(request=request, sampler=sampler, emit=emit)
+        job = Job(request=request, sampler=sampler, queue=queue, outbox=outbox)
         try:
             self.scheduler.submit(job)
         except BaseException:

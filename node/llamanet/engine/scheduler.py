@@ -8,11 +8,12 @@ slot's last one (a chat's next turn) skips re-processing it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import llama_cpp
@@ -21,6 +22,7 @@ from llama_cpp import _internals
 from llamanet.engine.errors import EngineClosedError, EngineError, QueueFullError
 from llamanet.engine.events import Event, Failed, Finished, FinishReason, TokenDelta, TokenLogprob
 from llamanet.engine.logprobs import token_logprobs
+from llamanet.engine.outbox import Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime
 from llamanet.engine.stats import EngineStats, ThroughputMeter
@@ -42,7 +44,8 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 class Job:
     request: GenerationRequest
     sampler: _internals.LlamaSampler
-    emit: Callable[[Event], None]
+    queue: asyncio.Queue[Event]
+    outbox: Outbox
     cancelled: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.perf_counter)
     pending: list[int] = field(default_factory=list)
@@ -55,6 +58,10 @@ class Job:
 
     def __post_init__(self) -> None:
         self.text = TextStream(self.request.stop)
+
+    def emit(self, event: Event) -> None:
+        """Queue an event for the job's consumer; delivered when the scheduler flushes the outbox."""
+        self.outbox.put(self.queue, event)
 
 
 @dataclass(eq=False)
@@ -76,6 +83,7 @@ class Scheduler:
         self._meter = ThroughputMeter()
         self._requests_done = 0
         self._avg_job_seconds = 2.0
+        self._outboxes: weakref.WeakSet[Outbox] = weakref.WeakSet()
         self._thread = threading.Thread(target=self._run, name="llamanet-decode", daemon=True)
 
     def start(self) -> None:
@@ -94,6 +102,7 @@ class Scheduler:
                     retry_after=max(1, round(eta)),
                 )
             self._waiting.append(job)
+            self._outboxes.add(job.outbox)
             self._cv.notify()
 
     def cancel(self, job: Job) -> None:
@@ -138,12 +147,18 @@ class Scheduler:
             except Exception as exc:  # keep the thread alive; fail only the jobs in flight
                 log.exception("decode step failed")
                 self._fail_all(EngineError(f"generation failed: {exc}"))
+            self._flush()
         self._fail_all(EngineClosedError("the node shut down before the request finished"))
         with self._cv:
             while self._waiting:
                 job = self._waiting.popleft()
                 job.emit(Failed(EngineClosedError("the node shut down before the request started")))
                 job.sampler.close()
+        self._flush()
+
+    def _flush(self) -> None:
+        for outbox in list(self._outboxes):
+            outbox.flush()
 
     def _admit(self) -> None:
         while self._waiting:
