@@ -59,9 +59,13 @@ class Generation:
     async def next(self, timeout: float | None = None) -> Event | None:
         """The next event, or None if ``timeout`` seconds pass without one."""
         try:
-            event = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
+            event = self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                async with asyncio.timeout(timeout):  # no task per call, unlike wait_for
+                    event = await self._queue.get()
+            except TimeoutError:
+                return None
         if isinstance(event, Finished | Failed):
             self.done = True
         return event
