@@ -59,6 +59,7 @@ test: venv models browser lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: venv models
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	@ls=$$(PYTHON=$(BIN)/python bench/build_llama_server.sh) && \
 	  $(BIN)/python bench/node_throughput.py --model smollm2-135m --llama-server "$$ls" && \
 	  $(BIN)/python bench/node_throughput.py --model gemma3-270m --llama-server "$$ls"

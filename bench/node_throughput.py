@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import statistics
@@ -49,21 +50,31 @@ class StreamResult:
 async def one_stream(
     client: httpx.AsyncClient, url: str, max_tokens: int, ban: dict[str, float], model: str | None = None
 ) -> StreamResult:
-    body = {"prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True, "logit_bias": ban}
+    body = {
+        "prompt": PROMPT,
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "stream": True,
+        "logit_bias": ban,
+        "stream_options": {"include_usage": True},
+    }
     if model is not None:
         body["model"] = model
     t0 = time.perf_counter()
     stamps: list[float] = []
+    counted: int | None = None  # the server's own token count, from the usage chunk
     async with client.stream("POST", f"{url}/v1/completions", json=body) as r:
         r.raise_for_status()
         async for line in r.aiter_lines():
             if not line.startswith("data: ") or line[6:].strip() == "[DONE]":
                 continue
             data = json.loads(line[6:])
+            if data.get("usage"):
+                counted = data["usage"]["completion_tokens"]
             if data.get("choices") and data["choices"][0].get("text"):
                 stamps.append(time.perf_counter())
     wall = time.perf_counter() - t0
-    n = len(stamps)
+    n = counted if counted is not None else len(stamps)
     decode = (n - 1) / (stamps[-1] - stamps[0]) if n > 1 and stamps[-1] > stamps[0] else 0.0
     return StreamResult(n, stamps[0] - t0 if stamps else wall, decode, wall)
 
@@ -77,17 +88,18 @@ async def concurrent(
             *(one_stream(client, url, max_tokens, ban) for _ in range(n)), return_exceptions=True
         )
         wall = time.perf_counter() - t0
-    ok = [r for r in results if isinstance(r, StreamResult)]
-    return sum(r.tokens for r in ok) / wall, len(ok), [r.ttft for r in ok]
+    answered = [r for r in results if isinstance(r, StreamResult)]
+    completed = sum(1 for r in answered if r.tokens >= max_tokens)  # streams not cut off
+    return sum(r.tokens for r in answered) / wall, completed, [r.ttft for r in answered] or [wall]
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180, path: str = "/health") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -96,7 +108,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) ->
 
 
 @contextmanager
-def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+def server(
+    cmd: list[str], port: int, env: dict[str, str] | None = None, ready: str = "/health"
+) -> Iterator[str]:
     log = Path(tempfile.gettempdir()) / f"bench-{Path(cmd[0]).name}-{port}.log"
     proc = subprocess.Popen(
         cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
@@ -104,7 +118,7 @@ def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iter
     print(f"server log: {log}", file=sys.stderr)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, path=ready)
         yield url
     finally:
         proc.terminate()
@@ -128,6 +142,32 @@ def in_process(model: Path, threads: int, max_tokens: int, ban: dict[str, float]
         n = len(stamps)
         results.append(StreamResult(n, stamps[0] - t0, (n - 1) / (stamps[-1] - stamps[0]), stamps[-1] - t0))
     return median_result(results)
+
+
+def engine_in_process(model: Path, threads: int, n: int, max_tokens: int, ban: dict[str, float]) -> float:
+    """Aggregate tokens/s of n streams through our Engine directly: the decoder without HTTP."""
+    from llamanet.engine.engine import Engine
+    from llamanet.engine.events import TokenDelta
+    from llamanet.engine.params import GenerationRequest, SamplingParams
+    from llamanet.engine.runtime import RuntimeConfig
+
+    engine = Engine.load(model, "bench", RuntimeConfig(n_ctx=1024, n_parallel=n, n_threads=threads))
+    params = SamplingParams(temperature=0, logit_bias={int(k): v for k, v in ban.items()})
+
+    async def one(tokens: int) -> int:
+        gen = engine.submit(GenerationRequest(engine.tokenize_text(PROMPT), tokens, params))
+        return sum([1 async for ev in gen if isinstance(ev, TokenDelta)])
+
+    async def run() -> float:
+        await asyncio.gather(*(one(16) for _ in range(n)))
+        t0 = time.perf_counter()
+        counts = await asyncio.gather(*(one(max_tokens) for _ in range(n)))
+        return sum(counts) / (time.perf_counter() - t0)
+
+    try:
+        return asyncio.run(run())
+    finally:
+        engine.close()
 
 
 def median_result(rs: list[StreamResult]) -> StreamResult:
@@ -173,7 +213,6 @@ def main() -> int:
         )
     )
     levels = [int(x) for x in args.concurrency.split(",")]
-    rows: list[tuple[str, str]] = []
     single_rows: dict[str, StreamResult] = {}
     conc_rows: dict[tuple[str, int], tuple[float, int, list[float]]] = {}
 
@@ -227,14 +266,42 @@ def main() -> int:
             port,
         )
 
+    def lcp_server(n_parallel: int) -> tuple[list[str], int]:
+        port = free_port()
+        return (
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "1024",
+                "--n_threads",
+                str(args.threads),
+                "--n_threads_batch",
+                str(args.threads),
+            ],
+            port,
+        )
+
     servers = [("llamanet node", ours)]
     if args.llama_server:
         servers.append(("llama-server", theirs))
+    if importlib.util.find_spec("sse_starlette") and importlib.util.find_spec("starlette_context"):
+        servers.append(("llama-cpp-python server", lcp_server))  # pip install '.[bench]'
+    else:
+        print("llama-cpp-python's server skipped: pip install '.[bench]' to include it", file=sys.stderr)
     for label, make in servers:
         for n in levels:
             cmd, port = make(n)
             env = {"LD_LIBRARY_PATH": str(Path(cmd[0]).parent)} if label == "llama-server" else None
-            with server(cmd, port, env) as url:
+            ready = "/v1/models" if label == "llama-cpp-python server" else "/health"
+            with server(cmd, port, env, ready) as url:
                 if n == 1:
                     single_rows[label] = single(url, args.max_tokens, ban, args.runs)
                 asyncio.run(concurrent(url, n, 16, ban))  # warm-up
@@ -243,6 +310,7 @@ def main() -> int:
     single_rows["llama-cpp-python in-process"] = in_process(
         path, args.threads, args.max_tokens, ban, args.runs
     )
+    engine_rows = {n: engine_in_process(path, args.threads, n, args.max_tokens, ban) for n in levels}
 
     base = single_rows.get("llama-server")
     print(
@@ -263,7 +331,10 @@ def main() -> int:
             f"| {label} | {n} | {tps:.1f} | {done}/{n} | {pct(ttfts, 0.5) * 1000:.0f} | "
             f"{pct(ttfts, 0.95) * 1000:.0f} | {ratio} |"
         )
-    del rows
+    for n, tps in engine_rows.items():
+        b = conc_rows.get(("llama-server", n))
+        ratio = f"{tps / b[0]:.2f}x" if b else "n/a"
+        print(f"| llamanet engine in-process (no HTTP) | {n} | {tps:.1f} | {n}/{n} | - | - | {ratio} |")
     return 0
 
 

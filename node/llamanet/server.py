@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -17,6 +18,7 @@ from llamanet.api.node_state import NodeState
 from llamanet.engine.chat import BUILTIN, GGUF
 from llamanet.engine.engine import Engine
 from llamanet.engine.runtime import RuntimeConfig
+from llamanet.engine.sizing import choose_sizing
 from llamanet.errors import LlamaNetError
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
@@ -31,7 +33,19 @@ class NodeStartupError(LlamaNetError):
     """The node cannot start with the given settings."""
 
 
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo, in bytes; None where there is no such file."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def runtime_config(settings: Settings) -> RuntimeConfig:
+    assert settings.n_parallel is not None, "prepare() sizes the slots"
     return RuntimeConfig(
         n_ctx=settings.n_ctx,
         n_batch=settings.n_batch,
@@ -56,7 +70,11 @@ def prepare(settings: Settings) -> tuple[NodeState, GGUFInfo]:
     if settings.chat_format == GGUF and gguf.chat_template is None:
         raise NodeStartupError(f"--chat-format gguf: {path} has no embedded chat template")
     identity = membership.load_identity(settings)
-    settings = settings.model_copy(update={"model_path": path})
+    sizing = choose_sizing(gguf, settings.n_ctx, settings.n_parallel, available_memory())
+    log.info("%d slots of %d tokens (%s)", sizing.n_parallel, sizing.n_ctx, sizing.reason)
+    settings = settings.model_copy(
+        update={"model_path": path, "n_ctx": sizing.n_ctx, "n_parallel": sizing.n_parallel}
+    )
     node = NodeState(settings=settings, node_id=identity.node_id, model_name=settings.model_name or name)
     node.identity = identity
     return node, gguf

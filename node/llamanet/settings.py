@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     n_batch: int = Field(512, ge=1, description="Tokens per llama_decode call")
     n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to the GPU (-1: all)")
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
-    n_parallel: int = Field(4, ge=1, le=64, description="Slots: sequences decoded together")
+    n_parallel: int | None = Field(
+        None, ge=1, le=64, description="Slots decoded together; default: as many as memory allows, up to 8"
+    )
     max_queue: int = Field(64, ge=0, description="Requests waiting for a slot before 429")
     max_tokens_default: int = Field(512, ge=1, description="max_tokens when a request gives none")
 

@@ -45,7 +45,7 @@ class NodeState:
 
     def stats(self) -> EngineStats:
         if self.engine is None:
-            return EngineStats(self.settings.n_parallel, 0, 0, 0.0, 0, 0)
+            return EngineStats(self.settings.n_parallel or 1, 0, 0, 0.0, 0, 0)
         return self.engine.stats()
 
     def local_slots_free(self) -> int | None:

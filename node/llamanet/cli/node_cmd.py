@@ -38,7 +38,11 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     "--n-batch": ("n_batch", int, "tokens per decode call (N_BATCH, default 512)"),
     "--n-gpu-layers": ("n_gpu_layers", int, "layers offloaded to GPU, -1 all (N_GPU_LAYERS, default 0)"),
     "--n-threads": ("n_threads", int, "CPU threads (N_THREADS, default: all cores)"),
-    "--n-parallel": ("n_parallel", int, "slots decoded together (N_PARALLEL, default 4)"),
+    "--n-parallel": (
+        "n_parallel",
+        int,
+        "slots decoded together (N_PARALLEL; default: what memory fits, <= 8)",
+    ),
     "--max-queue": ("max_queue", int, "requests waiting for a slot before 429 (MAX_QUEUE, default 64)"),
     "--max-tokens-default": ("max_tokens_default", int, "max_tokens when a request gives none (512)"),
     "--chat-format": ("chat_format", str, "chat template: gguf, chatml, gemma, llama-3, llama-2, phi-3"),

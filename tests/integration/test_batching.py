@@ -1,0 +1,124 @@
+"""Continuous batching: requests decoded together keep their own sampling, produce the same greedy text
+as alone, and grammar-constrained output stays valid under load."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.nodeproc import NodeProcess
+
+pytestmark = pytest.mark.model
+PROMPTS = [f"Tell me one fact about the number {i}." for i in range(8)]
+
+
+async def chat(client: httpx.AsyncClient, url: str, content: str, **extra: Any) -> dict[str, Any]:
+    body = {"messages": [{"role": "user", "content": content}], "max_tokens": 40, **extra}
+    r = await client.post(f"{url}/v1/chat/completions", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_greedy_output_is_the_same_alone_and_beside_seven_others(smol: NodeProcess) -> None:
+    async def main() -> tuple[str, str]:
+        async with httpx.AsyncClient(timeout=300) as c:
+            alone = await chat(c, smol.url, PROMPTS[0], temperature=0, max_tokens=48)
+            together = await asyncio.gather(
+                chat(c, smol.url, PROMPTS[0], temperature=0, max_tokens=48),
+                *(chat(c, smol.url, p, temperature=0.9, max_tokens=64) for p in PROMPTS[1:]),
+            )
+            return alone["choices"][0]["message"]["content"], together[0]["choices"][0]["message"]["content"]
+
+    alone, loaded = run(main())
+    assert alone == loaded
+
+
+def test_concurrent_requests_keep_their_own_sampling(smol: NodeProcess) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+    async def main() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=300) as c:
+            return await asyncio.gather(
+                chat(c, smol.url, PROMPTS[1], max_tokens=5),
+                chat(c, smol.url, "List the numbers from 1 to 10.", stop=[","], temperature=0),
+                chat(c, smol.url, PROMPTS[2], temperature=0, logprobs=True, top_logprobs=4, max_tokens=6),
+                chat(c, smol.url, PROMPTS[3], temperature=1.2, seed=7, max_tokens=20),
+                chat(
+                    c,
+                    smol.url,
+                    "Name a city as JSON.",
+                    temperature=0,
+                    max_tokens=60,
+                    response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}},
+                ),
+                chat(
+                    c,
+                    smol.url,
+                    PROMPTS[4],
+                    temperature=0,
+                    logit_bias={"504": -100},
+                    max_tokens=20,
+                    logprobs=True,
+                ),
+            )
+
+    length, stopped, logprobs, seeded, constrained, biased = run(main())
+    assert length["choices"][0]["finish_reason"] == "length" and length["usage"]["completion_tokens"] == 5
+    assert "," not in stopped["choices"][0]["message"]["content"]
+    assert stopped["choices"][0]["finish_reason"] == "stop"
+    content = logprobs["choices"][0]["logprobs"]["content"]
+    assert len(content) == 6 and all(len(t["top_logprobs"]) == 4 for t in content)
+    assert isinstance(json.loads(constrained["choices"][0]["message"]["content"])["city"], str)
+
+    async def again() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=300) as c:
+            return await chat(c, smol.url, PROMPTS[3], temperature=1.2, seed=7, max_tokens=20)
+
+    assert run(again())["choices"][0]["message"]["content"] == seeded["choices"][0]["message"]["content"]
+    tokens = [t["token"] for t in biased["choices"][0]["logprobs"]["content"]]
+    assert tokens and "The" not in tokens  # token 504 is "The"
+
+
+def test_grammar_constrained_output_is_valid_under_load(smol: NodeProcess) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 20},
+            "age": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 3},
+        },
+        "required": ["name", "age", "tags"],
+        "additionalProperties": False,
+    }
+    fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}
+
+    async def main() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=300) as c:
+            return await asyncio.gather(
+                *(
+                    chat(
+                        c,
+                        smol.url,
+                        f"Describe person number {i} as JSON.",
+                        temperature=0.8,
+                        seed=i,
+                        max_tokens=200,
+                        response_format=fmt,
+                    )
+                    for i in range(8)
+                )
+            )
+
+    for r in run(main()):
+        data = json.loads(r["choices"][0]["message"]["content"])
+        assert set(data) == {"name", "age", "tags"}
+        assert isinstance(data["name"], str) and isinstance(data["age"], int)
+        assert isinstance(data["tags"], list) and len(data["tags"]) <= 3
