@@ -122,3 +122,28 @@ def test_grammar_constrained_output_is_valid_under_load(smol: NodeProcess) -> No
         assert set(data) == {"name", "age", "tags"}
         assert isinstance(data["name"], str) and isinstance(data["age"], int)
         assert isinstance(data["tags"], list) and len(data["tags"]) <= 3
+
+
+def test_new_request_is_served_while_long_generations_run(smol: NodeProcess) -> None:
+    """Prompt processing is interleaved with decoding: a new request does not wait for running ones."""
+    no_eos = {"0": -100, "1": -100, "2": -100}
+
+    async def long(c: httpx.AsyncClient, i: int) -> dict[str, Any]:
+        r = await c.post(
+            f"{smol.url}/generate",
+            json={"prompt": f"Count: {i},", "max_tokens": 400, "raw": True, "logit_bias": no_eos},
+        )
+        return r.json()  # type: ignore[no-any-return]
+
+    async def main() -> tuple[int, list[dict[str, Any]]]:
+        async with httpx.AsyncClient(timeout=300) as c:
+            runs = [asyncio.create_task(long(c, i)) for i in range(3)]
+            while (await c.get(f"{smol.url}/status")).json()["active_requests"] < 3:
+                await asyncio.sleep(0.05)
+            await chat(c, smol.url, "Say hi.", max_tokens=5)
+            still_running = (await c.get(f"{smol.url}/status")).json()["active_requests"]
+            return still_running, await asyncio.gather(*runs)
+
+    still_running, finished = run(main())
+    assert still_running == 3, "the short request waited for the long generations"
+    assert [f["tokens_generated"] for f in finished] == [400, 400, 400]
