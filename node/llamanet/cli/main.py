@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"llamanet: invalid setting {where}: {err['msg']}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":  # the DHT libraries log every RPC at INFO
+        for noisy in ("kademlia", "rpcudp", "llama.cpp"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         code: int = args.handler(settings, args)
     except LlamaNetError as exc:

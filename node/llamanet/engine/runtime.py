@@ -14,17 +14,13 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 import numpy.typing as npt
-from llama_cpp import _internals, _logger  # noqa: F401  (_logger routes llama.cpp logs to logging)
+from llama_cpp import _internals
 
+from llamanet.engine import llama_log
 from llamanet.engine.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 _backend_ready = False
-
-
-def set_llama_log_level(level: int) -> None:
-    """llama.cpp's own log lines go through this logger; by default only its warnings and errors."""
-    logging.getLogger("llama-cpp-python").setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -43,9 +39,8 @@ class Runtime:
         global _backend_ready
         if not _backend_ready:
             llama_cpp.llama_backend_init()
+            llama_log.install()  # after backend init, which resets llama.cpp's logger
             _backend_ready = True
-            if logging.getLogger("llama-cpp-python").level == logging.NOTSET:
-                set_llama_log_level(logging.WARNING)
         self.config = config
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = 999 if config.n_gpu_layers < 0 else config.n_gpu_layers
