@@ -3,7 +3,6 @@
 - ``errors``      exception tree: discovery, node unavailable, rejected, none left, interrupted.
 - ``nodes``       ``NodeInfo``: one node as the client sees it (from a DHT record, a URL or a probe).
 - ``responses``   ``GenerateResponse``, ``ChatResponse``, ``StreamChunk`` and the SSE event parsers.
-- ``bans``        ``BanList``: recently failed nodes are skipped, with exponential backoff.
 - ``selection``   pure node selection: eligibility, power-of-two probe targets, the order to try nodes in.
 - ``transport``   HTTP to one node: JSON calls, SSE streams, failure classification.
 - ``discovery``   ``DhtDiscovery`` (read-only ``SwarmClient``) and ``StaticDiscovery`` (fixed URLs), cached.

@@ -13,7 +13,6 @@ from contextlib import aclosing
 from types import TracebackType
 from typing import Any, TypeVar
 
-from llamanet.client.bans import BanList
 from llamanet.client.discovery import DhtDiscovery, Discovery, StaticDiscovery
 from llamanet.client.errors import (
     ClientError,
@@ -31,6 +30,7 @@ from llamanet.client.responses import (
 )
 from llamanet.client.router import Router
 from llamanet.client.transport import Transport
+from llamanet.routing.bans import BanList
 from llamanet.swarm.config import SwarmConfig
 
 T = TypeVar("T")

@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable
 
 from llamanet.client import selection
-from llamanet.client.bans import BanList
 from llamanet.client.discovery import Discovery
 from llamanet.client.errors import ClientError, NodeUnavailableError, NoNodeAvailableError
 from llamanet.client.nodes import NodeInfo
 from llamanet.client.transport import Transport
+from llamanet.routing.bans import BanList
 
 
 class Router:

@@ -1,33 +1,50 @@
-"""Peers that just failed are skipped for a while; repeated failures back off exponentially."""
+"""``BanList``: nodes that failed recently are skipped for a while, longer after each failure in a row.
+
+The clock is passed in (``now``), so the decisions are plain arithmetic and easy to test.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
+
+from llamanet.swarm.peers import backoff_delay
+
+
+@dataclass(frozen=True)
+class Ban:
+    failures: int  # failures in a row
+    until: float  # skipped until this time
+
+
+def next_ban(previous: Ban | None, now: float, *, base_s: float, cap_s: float) -> Ban:
+    """The ban after one more failure: base_s, 2*base_s, 4*base_s ... capped at cap_s."""
+    failures = (previous.failures if previous else 0) + 1
+    return Ban(failures, now + backoff_delay(failures - 1, initial=base_s, cap=cap_s))
 
 
 class BanList:
-    def __init__(
-        self, base_s: float = 2.0, cap_s: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.base_s = base_s
-        self.cap_s = cap_s
-        self._clock = clock
-        self._until: dict[str, float] = {}
-        self._strikes: dict[str, int] = {}
+    def __init__(self, base_s: float = 1.0, cap_s: float = 60.0) -> None:
+        self.base_s, self.cap_s = base_s, cap_s
+        self._bans: dict[str, Ban] = {}
 
-    def fail(self, node_id: str) -> float:
-        """Record a failure; returns how long the peer is banned for."""
-        strikes = self._strikes.get(node_id, 0) + 1
-        self._strikes[node_id] = strikes
-        duration: float = min(self.cap_s, self.base_s * 2.0 ** (strikes - 1))
-        self._until[node_id] = self._clock() + duration
-        return duration
+    def fail(self, url: str, now: float) -> Ban:
+        """Record a failure of ``url`` and ban it (again, for longer)."""
+        ban = next_ban(self._bans.get(url), now, base_s=self.base_s, cap_s=self.cap_s)
+        self._bans[url] = ban
+        return ban
 
-    def succeed(self, node_id: str) -> None:
-        self._strikes.pop(node_id, None)
-        self._until.pop(node_id, None)
+    def succeed(self, url: str) -> None:
+        """A success forgives every earlier failure."""
+        self._bans.pop(url, None)
 
-    def banned(self, node_id: str) -> bool:
-        until = self._until.get(node_id)
-        return until is not None and until > self._clock()
+    def is_banned(self, url: str, now: float) -> bool:
+        ban = self._bans.get(url)
+        return ban is not None and ban.until > now
+
+    def until(self, url: str) -> float:
+        ban = self._bans.get(url)
+        return ban.until if ban else 0.0
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        """Banned URLs and the seconds left on each ban."""
+        return {url: ban.until - now for url, ban in self._bans.items() if ban.until > now}

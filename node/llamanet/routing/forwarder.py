@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
@@ -47,7 +48,7 @@ class Forwarder:
     ) -> Response:
         failures: list[str] = []
         for peer in candidates:
-            if self.bans.banned(peer.node_id):
+            if self.bans.is_banned(peer.node_id, time.monotonic()):
                 continue
             try:
                 response = await (
@@ -56,7 +57,8 @@ class Forwarder:
                     else self._once(peer, path, body, headers)
                 )
             except _Retry as exc:
-                ban = self.bans.fail(peer.node_id)
+                now = time.monotonic()
+                ban = self.bans.fail(peer.node_id, now).until - now
                 log.warning(
                     "node %s failed (%s); banned for %.0fs, trying the next", peer.node_id[:12], exc, ban
                 )

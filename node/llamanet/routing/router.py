@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
@@ -53,7 +54,7 @@ class Router:
         self.local_model = local_model
         self.local_slots_free = local_slots_free  # None while the local model is loading
         self.max_hops = max_hops
-        self.bans = BanList()
+        self.bans = BanList(base_s=2.0)
         self.forwarder = Forwarder(client, self.bans)
         self.inflight: Counter[str] = Counter()
         self.rng = rng or random.Random()
@@ -82,7 +83,7 @@ class Router:
         others = [
             p
             for p in await self.directory.peers(model)
-            if model in p.models and not self.bans.banned(p.node_id)
+            if model in p.models and not self.bans.is_banned(p.node_id, time.monotonic())
         ]
         if policy.serve_locally(
             model=model,
@@ -144,7 +145,7 @@ class Router:
                 r.raise_for_status()
                 return peer.with_status(r.json())
             except (httpx.HTTPError, ValueError):
-                self.bans.fail(peer.node_id)
+                self.bans.fail(peer.node_id, time.monotonic())
                 return None
 
         return [p for p in await asyncio.gather(*(one(p) for p in peers)) if p is not None]

@@ -1,7 +1,6 @@
 import random
 
 from llamanet.routing import policy
-from llamanet.routing.bans import BanList
 from llamanet.routing.peers import Peer
 
 
@@ -46,18 +45,6 @@ def test_sample_pair() -> None:
     pair = policy.sample_pair(peers, rng)
     assert len(pair) == 2 and len({p.node_id for p in pair}) == 2
     assert policy.sample_pair(peers[:1], rng) == peers[:1]
-
-
-def test_ban_backoff() -> None:
-    now = [100.0]
-    bans = BanList(base_s=2, cap_s=10, clock=lambda: now[0])
-    assert bans.fail("x") == 2 and bans.banned("x")
-    assert bans.fail("x") == 4 and bans.fail("x") == 8 and bans.fail("x") == 10
-    now[0] += 11
-    assert not bans.banned("x")
-    bans.fail("x")
-    bans.succeed("x")
-    assert not bans.banned("x") and bans.fail("x") == 2
 
 
 def test_peer_with_status() -> None:

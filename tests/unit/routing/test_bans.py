@@ -1,4 +1,4 @@
-from llamanet.client.bans import Ban, BanList, next_ban
+from llamanet.routing.bans import Ban, BanList, next_ban
 
 
 def test_ban_doubles_with_each_failure_in_a_row_up_to_the_cap() -> None:
