@@ -1,0 +1,1 @@
+"""LlamaNet operator."""
