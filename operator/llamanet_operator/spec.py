@@ -49,8 +49,8 @@ class ModelSpec(_Model):
 
 
 class Resources(_Model):
-    requests: dict[str, str] = Field(default_factory=dict)
-    limits: dict[str, str] = Field(default_factory=dict)
+    requests: dict[str, str | int] = Field(default_factory=dict)
+    limits: dict[str, str | int] = Field(default_factory=dict)
     gpus: int = Field(0, ge=0)
 
 

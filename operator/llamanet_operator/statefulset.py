@@ -39,8 +39,8 @@ def pull_command(spec: LlamaNodeSpec) -> list[str]:
 
 
 def container_resources(spec: LlamaNodeSpec) -> dict[str, Any]:
-    requests = dict(spec.resources.requests)
-    limits = dict(spec.resources.limits)
+    requests = {k: str(v) for k, v in spec.resources.requests.items()}
+    limits = {k: str(v) for k, v in spec.resources.limits.items()}
     if spec.resources.gpus > 0:
         requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(spec.resources.gpus)
     out: dict[str, Any] = {}
