@@ -63,9 +63,14 @@ class Engine(_Model):
     chat_format: str | None = None
 
 
-class SecretKeyRef(_Model):
+class SwarmSecretRef(_Model):
     name: str = Field(min_length=1)
-    key: str = Field(min_length=1)
+    key: str = Field("secret", min_length=1)
+
+
+class ApiKeySecretRef(_Model):
+    name: str = Field(min_length=1)
+    key: str = Field("api-key", min_length=1)
 
 
 class Swarm(_Model):
@@ -75,7 +80,7 @@ class Swarm(_Model):
     advertise_urls: list[str] = Field(default_factory=list)
     dht_service_type: Literal["NodePort", "LoadBalancer"] = "NodePort"
     dht_node_port: int | None = Field(None, ge=30000, le=32767)
-    secret_ref: SecretKeyRef | None = None
+    secret_ref: SwarmSecretRef | None = None
 
 
 class ServiceSpec(_Model):
@@ -96,7 +101,7 @@ class LlamaNodeSpec(_Model):
     resources: Resources = Field(default_factory=lambda: Resources.model_validate({}))
     engine: Engine = Field(default_factory=lambda: Engine.model_validate({}))
     swarm: Swarm = Field(default_factory=lambda: Swarm.model_validate({}))
-    api_key_secret_ref: SecretKeyRef | None = None
+    api_key_secret_ref: ApiKeySecretRef | None = None
     service: ServiceSpec = Field(default_factory=lambda: ServiceSpec.model_validate({}))
     storage: Storage = Field(default_factory=lambda: Storage.model_validate({}))
     node_selector: dict[str, str] = Field(default_factory=dict)
