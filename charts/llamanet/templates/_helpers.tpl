@@ -1,0 +1,60 @@
+{{- define "llamanet.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "llamanet.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* recommended labels; call with (dict "ctx" $ "component" "operator") */}}
+{{- define "llamanet.labels" -}}
+{{ include "llamanet.selectorLabels" .ctx }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: llamanet
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version }}
+{{- end -}}
+
+{{- define "llamanet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}{{ default (include "llamanet.fullname" .) .Values.serviceAccount.name }}
+{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
+{{- end -}}
+
+{{- define "llamanet.watchNamespaces" -}}
+{{- if .Values.operator.watchNamespaces -}}{{ toJson .Values.operator.watchNamespaces }}
+{{- else -}}{{ toJson (list .Release.Namespace) }}{{- end -}}
+{{- end -}}
+
+{{/* the namespaced rules of the operator (a Role per watched namespace, or one ClusterRole) */}}
+{{- define "llamanet.rules" -}}
+- apiGroups: [llamanet.io]
+  resources: [llamanodes]
+  verbs: [get, list, watch, patch]
+- apiGroups: [llamanet.io]
+  resources: [llamanodes/status]
+  verbs: [get, patch]
+- apiGroups: [apps]
+  resources: [statefulsets]
+  verbs: [get, create, patch]
+- apiGroups: [apps]
+  resources: [statefulsets/status]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get, create, patch]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, create, patch, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list]
+- apiGroups: [""]
+  resources: [secrets, persistentvolumeclaims]
+  verbs: [get]
+- apiGroups: ["", events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}

@@ -1,0 +1,136 @@
+"""kopf handlers (thin): configure kopf, reconcile on create/update/resume, observe on a timer.
+
+Operator errors are mapped to kopf's at this edge: an invalid spec is permanent (no retry until the
+spec changes); a missing Secret/PVC, missing GPUs or an API failure are temporary (retried with a
+delay). Each problem also lands in the status (Degraded condition) and in a Warning Event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from llamanet_operator.errors import CapacityError, KubeError, OperatorError, SpecError
+from llamanet_operator.kube import Kube, load_config
+from llamanet_operator.names import GROUP, PLURAL, VERSION, Owner
+from llamanet_operator.reconcile import apply_children, check_dependencies, observe
+from llamanet_operator.settings import OperatorSettings
+from llamanet_operator.spec import parse_spec
+from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
+
+PREFIX = "llamanet.io"
+RETRY_DELAY = {CapacityError: 300.0, KubeError: 15.0}
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    settings: OperatorSettings
+    kube: Kube | None = None
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_kopf(exc: OperatorError) -> kopf.PermanentError | kopf.TemporaryError:
+    """The kopf error for one of ours: permanent for a bad spec, temporary (with a delay) otherwise."""
+    if isinstance(exc, SpecError):
+        return kopf.PermanentError(str(exc))
+    return kopf.TemporaryError(str(exc), delay=RETRY_DELAY.get(type(exc), 60.0))
+
+
+def problem_of(exc: OperatorError) -> Problem:
+    return Problem(exc.reason, str(exc), permanent=isinstance(exc, SpecError))
+
+
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """kopf's own marks under our prefix; API clients."""
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    ctx: Context = memo["ctx"]
+    load_config()
+    ctx.kube = Kube(ctx.settings.field_manager, ctx.settings.http_timeout)
+
+
+def _kube(ctx: Context) -> Kube:
+    if ctx.kube is None:
+        raise kopf.TemporaryError("the operator is still starting", delay=5)
+    return ctx.kube
+
+
+def _publish(body: kopf.Body, patch: kopf.Patch, old: dict[str, Any], new: dict[str, Any]) -> None:
+    for cond in new_warnings(old, new):
+        kopf.warn(body, reason=cond["reason"], message=cond["message"])
+    patch.status.update(new)
+
+
+def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    """Create or patch every child from the spec (server-side apply: idempotent, rolls out changes)."""
+    ctx: Context = memo["ctx"]
+    kube = _kube(ctx)
+    owner = Owner.from_body(dict(body), ctx.settings.cluster_domain)
+    old = dict(body.status)
+    generation = int(body.meta.get("generation") or 0)
+    try:
+        spec = parse_spec(dict(body.spec))
+        check_dependencies(kube, owner, spec)
+        apply_children(kube, owner, spec, ctx.settings)
+        _publish(body, patch, old, observe(kube, owner, spec, generation, old, now()))
+    except OperatorError as exc:
+        problem = problem_of(exc)
+        _publish(body, patch, old, _problem_status(old, problem, generation))
+        raise to_kopf(exc) from exc
+
+
+def _problem_status(old: dict[str, Any], problem: Problem, generation: int) -> dict[str, Any]:
+    """A status for a spec that could not be reconciled at all (nothing observable to read)."""
+    obs = Observation(
+        generation=generation,
+        replicas=int(old.get("replicas") or 0),
+        selector=str(old.get("selector") or ""),
+        endpoint=str(old.get("endpoint") or ""),
+        problem=problem,
+    )
+    return compute_status(obs, old, now())
+
+
+def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    """Refresh the status: replicas, init container failures, the swarm as a ready node sees it."""
+    ctx: Context = memo["ctx"]
+    kube = _kube(ctx)
+    owner = Owner.from_body(dict(body), ctx.settings.cluster_domain)
+    old = dict(body.status)
+    generation = int(body.meta.get("generation") or 0)
+    try:
+        spec = parse_spec(dict(body.spec))
+    except SpecError as exc:
+        _publish(body, patch, old, _problem_status(old, problem_of(exc), generation))
+        return
+    problem = None
+    try:
+        check_dependencies(kube, owner, spec)
+    except OperatorError as exc:
+        problem = problem_of(exc)
+    try:
+        _publish(body, patch, old, observe(kube, owner, spec, generation, old, now(), problem))
+    except KubeError as exc:
+        log.warning("observing %s/%s: %s", owner.namespace, owner.name, exc)
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    """Every handler on ``registry`` (explicit, so the timer's interval comes from the settings)."""
+    kopf.on.startup(registry=registry)(configure)
+    resource = (GROUP, VERSION, PLURAL)
+    for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        on(*resource, registry=registry, id="reconcile")(reconcile)
+    kopf.timer(
+        *resource, registry=registry, id="observe", interval=settings.observe_interval, initial_delay=5
+    )(observe_timer)

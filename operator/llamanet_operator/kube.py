@@ -1,0 +1,131 @@
+"""Thin I/O against the API server and the nodes' HTTP API; every decision lives elsewhere.
+
+Uses the official synchronous ``kubernetes`` client (kopf runs sync handlers in a thread pool).
+API failures become ``KubeError``; "not found" is an answer (None / False), not an error.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+
+from llamanet_operator.errors import KubeError
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def load_config() -> None:
+    """In-cluster credentials, else the local kubeconfig."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+
+
+class Kube:
+    def __init__(self, field_manager: str, http_timeout: float) -> None:
+        self.api = client.ApiClient()
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self._dynamic: DynamicClient | None = None
+        self.field_manager = field_manager
+        self.http_timeout = http_timeout
+
+    @property
+    def dynamic(self) -> DynamicClient:
+        if self._dynamic is None:
+            self._dynamic = DynamicClient(self.api)
+        return self._dynamic
+
+    def _fail(self, what: str, exc: ApiException) -> KubeError:
+        return KubeError(f"{what}: {exc.status} {exc.reason}")
+
+    def apply(self, obj: dict[str, Any]) -> None:
+        """Server-side apply: create or patch to exactly our fields (idempotent), taking ownership."""
+        what = f"apply {obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}"
+        try:
+            res = self.dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+            self.dynamic.server_side_apply(
+                res,
+                body=obj,
+                namespace=obj["metadata"]["namespace"],
+                field_manager=self.field_manager,
+                force_conflicts=True,
+            )
+        except ApiException as exc:
+            raise self._fail(what, exc) from exc
+
+    def delete(self, api_version: str, kind: str, namespace: str, name: str) -> None:
+        try:
+            res = self.dynamic.resources.get(api_version=api_version, kind=kind)
+            self.dynamic.delete(res, name=name, namespace=namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise self._fail(f"delete {kind} {namespace}/{name}", exc) from exc
+
+    def secret_value(self, namespace: str, name: str, key: str) -> str | None:
+        """The decoded value of one key of a Secret; None when the Secret or the key is missing."""
+        try:
+            secret = self.core.read_namespaced_secret(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise self._fail(f"read Secret {namespace}/{name}", exc) from exc
+        data = secret.data or {}
+        if key not in data:
+            return None
+        return base64.b64decode(data[key]).decode("utf-8", "replace").strip()
+
+    def pvc_exists(self, namespace: str, name: str) -> bool:
+        try:
+            self.core.read_namespaced_persistent_volume_claim(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise self._fail(f"read PVC {namespace}/{name}", exc) from exc
+        return True
+
+    def max_node_gpus(self) -> int:
+        """The most ``nvidia.com/gpu`` any one node offers (allocatable)."""
+        try:
+            nodes = self.core.list_node().items
+        except ApiException as exc:
+            raise self._fail("list nodes", exc) from exc
+        best = 0
+        for node in nodes:
+            allocatable = node.status.allocatable if node.status is not None else None
+            value = (allocatable or {}).get(GPU_RESOURCE, "0")
+            best = max(best, int(value) if str(value).isdigit() else 0)
+        return best
+
+    def statefulset_status(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            sts = self.apps.read_namespaced_stateful_set_status(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise self._fail(f"read StatefulSet {namespace}/{name}", exc) from exc
+        status: dict[str, Any] = self.api.sanitize_for_serialization(sts.status) or {}
+        return status
+
+    def pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        try:
+            pods = self.core.list_namespaced_pod(namespace, label_selector=selector).items
+        except ApiException as exc:
+            raise self._fail(f"list pods {namespace} {selector}", exc) from exc
+        return [self.api.sanitize_for_serialization(p) for p in pods]
+
+    def get_json(self, url: str, api_key: str | None) -> Any:
+        """GET a node's JSON route; None when the node does not answer well."""
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        try:
+            resp = httpx.get(url, headers=headers, timeout=self.http_timeout)
+            resp.raise_for_status()
+            return resp.json()
+        except (httpx.HTTPError, ValueError):
+            return None

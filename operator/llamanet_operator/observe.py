@@ -1,0 +1,62 @@
+"""Pure readers of what the operator observes: pods (init container failures) and ``/swarm/nodes``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SwarmSummary:
+    """The swarm as one node sees it: how many nodes, which models."""
+
+    peers: int
+    models: list[str] = field(default_factory=list)
+
+    def as_status(self) -> dict[str, Any]:
+        return {"peers": self.peers, "models": self.models}
+
+
+@dataclass(frozen=True)
+class PullFailure:
+    pod: str
+    reason: str  # ChecksumMismatch | ModelPullFailed
+    message: str
+
+
+def swarm_summary(answer: Any) -> SwarmSummary | None:
+    """``GET /swarm/nodes`` -> summary; None for an answer of another shape."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("nodes"), list):
+        return None
+    models = answer.get("models")
+    names = sorted(models) if isinstance(models, dict) else []
+    return SwarmSummary(peers=len(answer["nodes"]), models=names)
+
+
+def pull_failures(pods: list[dict[str, Any]]) -> list[PullFailure]:
+    """Init containers (the model pull) that failed, with the pull's own message."""
+    out: list[PullFailure] = []
+    for pod in pods:
+        name = pod.get("metadata", {}).get("name", "?")
+        for cs in (pod.get("status") or {}).get("initContainerStatuses") or []:
+            if cs.get("name") != "pull-model":
+                continue
+            state = cs.get("state") or {}
+            last = cs.get("lastState") or {}
+            term = state.get("terminated") or last.get("terminated")
+            if not term or term.get("exitCode", 0) == 0:
+                continue
+            message = (term.get("message") or term.get("reason") or "the model pull failed").strip()
+            message = message.splitlines()[-1][:500] if message else "the model pull failed"
+            reason = "ChecksumMismatch" if "sha256" in message and "match" in message else "ModelPullFailed"
+            out.append(PullFailure(name, reason, message))
+    return out
+
+
+def ready_pod_names(pods: list[dict[str, Any]]) -> list[str]:
+    ready = []
+    for pod in pods:
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            ready.append(pod["metadata"]["name"])
+    return sorted(ready)

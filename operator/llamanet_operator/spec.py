@@ -1,0 +1,151 @@
+"""The LlamaNode spec as typed models (camelCase in YAML) and the checks the CRD schema cannot do.
+
+Defaults here equal the CRD's (``crds/llamanode.yaml``), so a spec read from an older object or a
+test's dict behaves as the API server would have defaulted it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from llamanet.errors import LlamaNetError
+from llamanet.swarm.peers import parse_peers
+from llamanet_operator.errors import SpecError
+
+SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class PvcSource(_Model):
+    claim_name: str = Field(min_length=1)
+    path: str = Field(min_length=1, description="GGUF file inside the volume")
+
+
+class ModelSource(_Model):
+    url: str | None = None
+    sha256: str | None = None
+    pvc: PvcSource | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSource:
+        if (self.url is None) == (self.pvc is None):
+            raise ValueError("exactly one of model.source.url and model.source.pvc must be set")
+        if self.url is not None and (self.sha256 is None or not SHA256_RE.match(self.sha256)):
+            raise ValueError("model.source.sha256 must be 64 hex digits when model.source.url is set")
+        return self
+
+
+class ModelSpec(_Model):
+    name: str = Field(min_length=1, max_length=128)
+    source: ModelSource
+
+
+class Resources(_Model):
+    requests: dict[str, str | int] = Field(default_factory=dict)
+    limits: dict[str, str | int] = Field(default_factory=dict)
+    gpus: int = Field(0, ge=0)
+
+
+class Engine(_Model):
+    context_size: int = Field(2048, ge=64)
+    batch_size: int = Field(512, ge=1)
+    gpu_layers: int | None = Field(None, ge=-1)
+    threads: int | None = Field(None, ge=1)
+    parallel: int | None = Field(None, ge=1, le=64)
+    chat_format: str | None = None
+
+
+class SwarmSecretRef(_Model):
+    name: str = Field(min_length=1)
+    key: str = Field("secret", min_length=1)
+
+
+class ApiKeySecretRef(_Model):
+    name: str = Field(min_length=1)
+    key: str = Field("api-key", min_length=1)
+
+
+class Swarm(_Model):
+    bootstrap_peers: list[str] = Field(default_factory=list)
+    advertise_host: str | None = None
+    advertise_dht_port: int | None = Field(None, ge=1, le=65535)
+    advertise_urls: list[str] = Field(default_factory=list)
+    dht_service_type: Literal["NodePort", "LoadBalancer"] = "NodePort"
+    dht_node_port: int | None = Field(None, ge=30000, le=32767)
+    secret_ref: SwarmSecretRef | None = None
+
+
+class ServiceSpec(_Model):
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    port: int = Field(8000, ge=1, le=65535)
+
+
+class Storage(_Model):
+    size: str | None = None
+    storage_class_name: str | None = None
+
+
+class LlamaNodeSpec(_Model):
+    model: ModelSpec
+    replicas: int = Field(1, ge=0)
+    image: str | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    resources: Resources = Field(default_factory=lambda: Resources.model_validate({}))
+    engine: Engine = Field(default_factory=lambda: Engine.model_validate({}))
+    swarm: Swarm = Field(default_factory=lambda: Swarm.model_validate({}))
+    api_key_secret_ref: ApiKeySecretRef | None = None
+    service: ServiceSpec = Field(default_factory=lambda: ServiceSpec.model_validate({}))
+    storage: Storage = Field(default_factory=lambda: Storage.model_validate({}))
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    affinity: dict[str, Any] | None = None
+    priority_class_name: str | None = None
+    runtime_class_name: str | None = None
+    env: list[dict[str, Any]] = Field(default_factory=list)
+    site: str | None = Field(None, max_length=64)
+
+    @property
+    def gpu_layers(self) -> int:
+        """N_GPU_LAYERS: the spec's, else all layers (-1) with GPUs and none without."""
+        if self.engine.gpu_layers is not None:
+            return self.engine.gpu_layers
+        return -1 if self.resources.gpus > 0 else 0
+
+
+def _check_url(url: str, what: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SpecError(f"{what} {url!r} is not an http(s) URL with a host")
+
+
+def parse_spec(raw: dict[str, Any]) -> LlamaNodeSpec:
+    """The spec as a model, with every check beyond the CRD's schema; ``SpecError`` says what is wrong."""
+    try:
+        spec = LlamaNodeSpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        raise SpecError(f"spec.{where}: {first['msg']}") from exc
+    if spec.model.source.url is not None:
+        _check_url(spec.model.source.url, "model.source.url")
+    if spec.model.source.pvc is not None:
+        path = spec.model.source.pvc.path
+        if path.startswith("/") or ".." in path.split("/"):
+            raise SpecError(f"model.source.pvc.path {path!r} must be relative to the volume, without '..'")
+    for url in spec.swarm.advertise_urls:
+        _check_url(url, "swarm.advertiseUrls entry")
+    try:
+        parse_peers(",".join(spec.swarm.bootstrap_peers))
+    except LlamaNetError as exc:
+        raise SpecError(f"swarm.bootstrapPeers: {exc}") from exc
+    if spec.swarm.dht_node_port is not None and spec.swarm.dht_service_type != "NodePort":
+        raise SpecError("swarm.dhtNodePort needs swarm.dhtServiceType NodePort")
+    return spec

@@ -1,0 +1,118 @@
+"""The CRD's schema: example specs validated against openAPIV3Schema, defaults, CEL rules, subresources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from llamanet_operator.spec import parse_spec
+from tests.unit.operator.conftest import SHA, pvc_spec, url_spec
+
+CRD_PATH = Path(__file__).resolve().parents[3] / "crds" / "llamanode.yaml"
+
+
+@pytest.fixture(scope="module")
+def crd() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(CRD_PATH.read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def version(crd: dict[str, Any]) -> dict[str, Any]:
+    (v,) = crd["spec"]["versions"]
+    return dict(v)
+
+
+def validate(version: dict[str, Any], spec: dict[str, Any]) -> None:
+    schema = version["schema"]["openAPIV3Schema"]
+    jsonschema.validate(
+        {"apiVersion": "llamanet.io/v1alpha1", "kind": "LlamaNode", "metadata": {}, "spec": spec}, schema
+    )
+
+
+def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any]) -> None:
+    assert crd["metadata"]["name"] == "llamanodes.llamanet.io"
+    assert crd["spec"]["names"]["kind"] == "LlamaNode" and "ln" in crd["spec"]["names"]["shortNames"]
+    assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
+    assert version["subresources"]["status"] == {}
+    assert version["subresources"]["scale"] == {
+        "specReplicasPath": ".spec.replicas",
+        "statusReplicasPath": ".status.replicas",
+        "labelSelectorPath": ".status.selector",
+    }
+    columns = {c["name"] for c in version["additionalPrinterColumns"]}
+    assert {"Model", "Replicas", "Ready", "Peers", "Endpoint", "Age"} <= columns
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        url_spec(),
+        pvc_spec(),
+        url_spec(
+            replicas=3,
+            resources={"gpus": 1, "requests": {"cpu": 2, "memory": "8Gi"}},
+            engine={"contextSize": 4096, "gpuLayers": -1, "parallel": 4, "chatFormat": "chatml"},
+            swarm={
+                "bootstrapPeers": ["b.example.org:30801", "[::1]:8001"],
+                "advertiseHost": "a.example.org",
+                "dhtNodePort": 30801,
+                "secretRef": {"name": "swarm"},
+            },
+            apiKeySecretRef={"name": "api"},
+            service={"type": "LoadBalancer", "port": 80},
+            env=[{"name": "MAX_QUEUE", "value": "8"}],
+            site="lab",
+        ),
+    ],
+)
+def test_good_specs_pass_the_schema_and_the_operator(version: dict[str, Any], spec: dict[str, Any]) -> None:
+    validate(version, spec)
+    parse_spec(spec)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"model": {"name": "m", "source": {"url": "https://x/m", "sha256": "12345"}}},
+        {"model": {"name": "m", "source": {"url": "ftp://x/m", "sha256": SHA}}},
+        url_spec(replicas=-1),
+        url_spec(resources={"gpus": -1}),
+        url_spec(imagePullPolicy="Sometimes"),
+        url_spec(swarm={"dhtServiceType": "ClusterIP"}),
+        url_spec(swarm={"dhtNodePort": 80}),
+        url_spec(swarm={"bootstrapPeers": ["no-port"]}),
+        url_spec(engine={"contextSize": 8}),
+        {"replicas": 1},
+    ],
+)
+def test_bad_specs_fail_the_schema(version: dict[str, Any], spec: dict[str, Any]) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        validate(version, spec)
+
+
+def test_defaults_present_and_equal_to_the_operators(version: dict[str, Any]) -> None:
+    props = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert props["replicas"]["default"] == 1
+    assert props["imagePullPolicy"]["default"] == "IfNotPresent"
+    assert props["engine"]["properties"]["contextSize"]["default"] == 2048
+    assert props["engine"]["properties"]["batchSize"]["default"] == 512
+    assert props["service"]["properties"]["port"]["default"] == 8000
+    assert props["service"]["properties"]["type"]["default"] == "ClusterIP"
+    assert props["swarm"]["properties"]["dhtServiceType"]["default"] == "NodePort"
+    assert props["resources"]["properties"]["gpus"]["default"] == 0
+    spec = parse_spec(url_spec())
+    assert (spec.replicas, spec.engine.context_size, spec.service.port) == (1, 2048, 8000)
+
+
+def test_cel_rules_present(version: dict[str, Any]) -> None:
+    props = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    source_rules = [r["rule"] for r in props["model"]["properties"]["source"]["x-kubernetes-validations"]]
+    assert "has(self.url) != has(self.pvc)" in source_rules
+    assert "!has(self.url) || has(self.sha256)" in source_rules
+    swarm_rules = [r["rule"] for r in props["swarm"]["x-kubernetes-validations"]]
+    assert any("dhtNodePort" in r for r in swarm_rules)

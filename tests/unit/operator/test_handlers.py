@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import kopf
+import pytest
+
+from llamanet_operator.errors import CapacityError, DependencyError, KubeError, OperatorError, SpecError
+from llamanet_operator.handlers import Context, problem_of, register, to_kopf
+from llamanet_operator.run import scope
+from llamanet_operator.settings import OperatorSettings
+
+
+def test_spec_errors_are_permanent_others_temporary() -> None:
+    assert isinstance(to_kopf(SpecError("bad")), kopf.PermanentError)
+    for exc, delay in ((DependencyError("x"), 60.0), (CapacityError("x"), 300.0), (KubeError("x"), 15.0)):
+        err = to_kopf(exc)
+        assert isinstance(err, kopf.TemporaryError) and err.delay == delay
+    assert problem_of(SpecError("bad")).permanent and not problem_of(DependencyError("x")).permanent
+    assert problem_of(CapacityError("no gpus")).reason == "InsufficientCapacity"
+
+
+def test_register_puts_handlers_on_the_registry() -> None:
+    registry = kopf.OperatorRegistry()
+    register(registry, OperatorSettings(observe_interval=7))
+    handlers = registry._spawning.get_all_handlers()
+    assert [h.id for h in handlers] == ["observe"] and handlers[0].interval == 7
+    ids = {h.id for h in registry._changing.get_all_handlers()}
+    assert ids == {"reconcile"}
+    assert Context(OperatorSettings()).kube is None
+
+
+def test_scope_needs_exactly_one_choice() -> None:
+    assert scope(OperatorSettings(namespaces=["a", "b"])) == (False, ["a", "b"])
+    assert scope(OperatorSettings(all_namespaces=True)) == (True, [])
+    with pytest.raises(OperatorError):
+        scope(OperatorSettings())
+    with pytest.raises(OperatorError):
+        scope(OperatorSettings(namespaces=["a"], all_namespaces=True))
