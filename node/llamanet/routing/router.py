@@ -80,11 +80,9 @@ class Router:
             if model == self.local_model:
                 return None
             raise HopLimitError(f"request for {model!r} was forwarded {hops} times; not forwarding again")
-        others = [
-            p
-            for p in await self.directory.peers(model)
-            if model in p.models and not self.bans.is_banned(p.node_id, time.monotonic())
-        ]
+        serving = await self._serving(model)
+        now = time.monotonic()
+        others = [p for p in serving if not self.bans.is_banned(p.node_id, now)]
         if policy.serve_locally(
             model=model,
             local_model=self.local_model,
@@ -98,6 +96,8 @@ class Router:
         if not others:
             if model == self.local_model:
                 return None
+            if serving:
+                raise NoNodeForModelError(f"every node serving {model!r} failed moments ago; retry shortly")
             raise UnknownModelError(model, sorted(await self.models()))
         # fresh state decides between several candidates; with one there is nothing to choose
         probed = await self._probe(policy.sample_pair(others, self.rng), request) if len(others) > 1 else []
@@ -132,6 +132,14 @@ class Router:
         self.inflight[node_id] -= 1
         if self.inflight[node_id] <= 0:
             del self.inflight[node_id]
+
+    async def _serving(self, model: str) -> list[Peer]:
+        """Other nodes serving ``model``: its own DHT key, else the all-nodes set (a model key lookup
+        can come back short for a moment while a peer that stored it leaves)."""
+        found = [p for p in await self.directory.peers(model) if model in p.models]
+        if not found:
+            found = [p for p in await self.directory.peers() if model in p.models]
+        return found
 
     async def _probe(self, peers: Sequence[Peer], request: Request) -> list[Peer]:
         """Fresh ``/status`` of a few peers; the ones that do not answer are banned and dropped."""
