@@ -8,12 +8,14 @@ DHT_PORT ?= 8001
 PYTEST_ARGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean
+.PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean \
+        docker base-image images compose-models
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
 	@echo "make test   - set up everything and run lint, type checks and the full test suite"
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
+	@echo "make images - container images llamanet/node:dev and llamanet/operator:dev (images/README.md)"
 
 venv: web $(VENV)/.installed
 
@@ -59,8 +61,27 @@ browser:
 k8s-tools: venv
 	PYTHON=$(BIN)/python scripts/k8s-tools.sh
 
-test: venv models browser k8s-tools lint typecheck
+test: venv models browser k8s-tools lint typecheck docker base-image
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# a Docker engine (Debian's docker.io, dockerd started in the background when none runs)
+docker:
+	scripts/docker-engine.sh
+
+# debian:bookworm-slim, made locally (debootstrap) when no registry answers
+base-image: docker
+	images/make-base.sh
+
+TAG ?= dev
+images: base-image
+	TAG=$(TAG) images/build.sh
+
+# copy the host's model cache into the compose swarm's models volume (no download in containers)
+MODELS_DIR ?= $(HOME)/.cache/llamanet/models
+compose-models: images
+	docker volume create llamanet-models >/dev/null
+	docker run --rm --user 0 --entrypoint sh -v $(MODELS_DIR):/src:ro -v llamanet-models:/models \
+	  llamanet/node:$(TAG) -c 'cp -a /src/. /models/ && chown -R 10001:10001 /models && ls /models'
 
 bench: venv models
 	$(BIN)/pip install -q -e '.[dev,bench]'

@@ -1,0 +1,31 @@
+"""The operator image: the llamanet package without llama-cpp-python, small, non-root."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.images import dockerctl
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+MAX_OPERATOR_MB = 250
+
+
+def test_default_command_prints_help(operator_image: str) -> None:
+    out = dockerctl.docker("run", "--rm", operator_image)
+    assert "usage: llamanet" in out and "node" in out
+
+
+def test_no_llama_cpp_and_small(operator_image: str) -> None:
+    probe = "import importlib.util as u; print(u.find_spec('llama_cpp'), u.find_spec('kopf') is not None)"
+    out = dockerctl.docker("run", "--rm", "--entrypoint", "python3", operator_image, "-c", probe)
+    assert out.split() == ["None", "True"]
+    user = dockerctl.docker("run", "--rm", "--entrypoint", "id", operator_image, "-u").strip()
+    assert user != "0"
+    size_mb = int(dockerctl.inspect(operator_image)["Size"]) / 1e6
+    assert size_mb <= MAX_OPERATOR_MB, f"operator image is {size_mb:.0f} MB"
+
+
+def test_node_image_size(node_image: str) -> None:
+    size_mb = int(dockerctl.inspect(node_image)["Size"]) / 1e6
+    assert size_mb <= 500, f"node image is {size_mb:.0f} MB"
