@@ -36,5 +36,5 @@ ENV PATH=/opt/llamanet/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 USER llamanet
 WORKDIR /home/llamanet
 ENTRYPOINT ["llamanet"]
-# until `llamanet operator` exists (the operator issue); then: CMD ["operator"]
-CMD ["--help"]
+# the chart passes its own arguments (scope, liveness); this default watches every namespace
+CMD ["operator", "--all-namespaces"]

@@ -11,9 +11,14 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 MAX_OPERATOR_MB = 250
 
 
-def test_default_command_prints_help(operator_image: str) -> None:
-    out = dockerctl.docker("run", "--rm", operator_image)
-    assert "usage: llamanet" in out and "node" in out
+def test_image_runs_the_operator(operator_image: str) -> None:
+    cmd = dockerctl.inspect(operator_image)["Config"]["Cmd"]
+    assert cmd == ["operator", "--all-namespaces"]
+    out = dockerctl.docker("run", "--rm", operator_image, "operator", "--help")
+    assert "usage: llamanet operator" in out and "--all-namespaces" in out
+    probe = "import llamanet_operator.handlers, llamanet_operator.run; print('ok')"
+    ok = dockerctl.docker("run", "--rm", "--entrypoint", "python3", operator_image, "-c", probe)
+    assert ok.strip() == "ok"
 
 
 def test_no_llama_cpp_and_small(operator_image: str) -> None:
