@@ -307,10 +307,11 @@ def main() -> int:
                 asyncio.run(concurrent(url, n, 16, ban))  # warm-up
                 conc_rows[(label, n)] = asyncio.run(concurrent(url, n, args.max_tokens, ban))
             print(f"{label} n={n}: {conc_rows[(label, n)][0]:.1f} tok/s aggregate", file=sys.stderr)
+    # our engine first: a llama-cpp-python Llama alive in the same process slows what runs after it
+    engine_rows = {n: engine_in_process(path, args.threads, n, args.max_tokens, ban) for n in levels}
     single_rows["llama-cpp-python in-process"] = in_process(
         path, args.threads, args.max_tokens, ban, args.runs
     )
-    engine_rows = {n: engine_in_process(path, args.threads, n, args.max_tokens, ban) for n in levels}
 
     base = single_rows.get("llama-server")
     print(
