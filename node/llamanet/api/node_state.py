@@ -12,14 +12,12 @@ from llamanet.api.errors import ApiError
 from llamanet.api.metrics import NodeMetrics
 from llamanet.engine.engine import Engine
 from llamanet.engine.stats import EngineStats
+from llamanet.routing.policy import target_model
 from llamanet.routing.router import HopLimitError, NoNodeForModelError, Router, UnknownModelError
 from llamanet.settings import Settings
 from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.node import SwarmNode
 from llamanet.version import __version__
-
-# Names that mean "whatever this node serves" (the seed's examples use "llamanet").
-GENERIC_MODEL_NAMES = frozenset({"", "llamanet", "default"})
 
 
 @dataclass
@@ -86,7 +84,7 @@ class NodeState:
 
     def engine_for(self, requested: str | None) -> Engine:
         """The engine serving ``requested``; 404 naming the available models when it is unknown."""
-        if requested is not None and requested not in GENERIC_MODEL_NAMES and requested != self.model_name:
+        if target_model(requested, self.model_name) != self.model_name:
             raise ApiError(
                 404,
                 f"model {requested!r} not found; available: {self.model_name}",

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from llamanet.routing.peers import Peer
 
+# names that mean "whatever this node serves" (the seed's examples use "llamanet")
 GENERIC_MODEL_NAMES = frozenset({"", "llamanet", "default"})
 
 
