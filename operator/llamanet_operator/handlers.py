@@ -72,13 +72,16 @@ def _publish(body: kopf.Body, patch: kopf.Patch, old: dict[str, Any], new: dict[
     patch.status.update(new)
 
 
+def _handling(body: kopf.Body, memo: kopf.Memo) -> tuple[Context, Kube, Owner, dict[str, Any], int]:
+    """What every handler starts from: the context, the API client, the owner, status and generation."""
+    ctx: Context = memo["ctx"]
+    owner = Owner.from_body(dict(body), ctx.settings.cluster_domain)
+    return ctx, _kube(ctx), owner, dict(body.status), int(body.meta.get("generation") or 0)
+
+
 def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     """Create or patch every child from the spec (server-side apply: idempotent, rolls out changes)."""
-    ctx: Context = memo["ctx"]
-    kube = _kube(ctx)
-    owner = Owner.from_body(dict(body), ctx.settings.cluster_domain)
-    old = dict(body.status)
-    generation = int(body.meta.get("generation") or 0)
+    ctx, kube, owner, old, generation = _handling(body, memo)
     try:
         spec = parse_spec(dict(body.spec))
         check_dependencies(kube, owner, spec)
@@ -104,11 +107,7 @@ def _problem_status(old: dict[str, Any], problem: Problem, generation: int) -> d
 
 def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     """Refresh the status: replicas, init container failures, the swarm as a ready node sees it."""
-    ctx: Context = memo["ctx"]
-    kube = _kube(ctx)
-    owner = Owner.from_body(dict(body), ctx.settings.cluster_domain)
-    old = dict(body.status)
-    generation = int(body.meta.get("generation") or 0)
+    _ctx, kube, owner, old, generation = _handling(body, memo)
     try:
         spec = parse_spec(dict(body.spec))
     except SpecError as exc:
