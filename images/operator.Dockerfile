@@ -22,8 +22,12 @@ RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyprojec
  && /opt/llamanet/bin/pip install -q -r /src/operator-requirements.txt -c /src/constraints.txt
 COPY README.md /src/README.md
 COPY node /src/node
+COPY operator /src/operator
+# kubernetes >= 36 also ships an asyncio copy of its client (kubernetes/aio, ~68 MB); the operator uses
+# the synchronous client only, so the copy is dropped to keep the image small
 RUN /opt/llamanet/bin/pip install -q --no-deps /src \
- && /opt/llamanet/bin/pip uninstall -q -y setuptools pip
+ && /opt/llamanet/bin/pip uninstall -q -y setuptools pip \
+ && rm -rf /opt/llamanet/lib/python3*/site-packages/kubernetes/aio
 
 FROM ${BASE_IMAGE}
 RUN apt-get update -qq \
