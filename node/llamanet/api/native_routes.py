@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from llamanet.api import streaming
 from llamanet.api.errors import from_exception
-from llamanet.api.node_state import NodeState
+from llamanet.api.node_state import NodeState, node_of
 from llamanet.api.schemas import GenerateRequest
 from llamanet.api.translate import resolve_max_tokens, sampling_from, stop_strings
 from llamanet.engine.engine import Engine, Generation
@@ -18,11 +18,6 @@ from llamanet.engine.events import Finished, TokenDelta
 from llamanet.engine.params import GenerationRequest
 
 router = APIRouter()
-
-
-def _node(request: Request) -> NodeState:
-    node: NodeState = request.app.state.node
-    return node
 
 
 def _submit(node: NodeState, body: GenerateRequest) -> tuple[Engine, Generation]:
@@ -57,7 +52,7 @@ def _summary(node: NodeState, f: Finished) -> dict[str, Any]:
 async def generate(body: GenerateRequest, request: Request) -> Response:
     if body.stream:
         return await generate_stream(body, request)
-    node = _node(request)
+    node = node_of(request)
     forwarded = await node.route(request, body.model, stream=False)
     if forwarded is not None:
         return forwarded
@@ -69,7 +64,7 @@ async def generate(body: GenerateRequest, request: Request) -> Response:
 
 @router.post("/generate/stream", response_model=None)
 async def generate_stream(body: GenerateRequest, request: Request) -> Response:
-    node = _node(request)
+    node = node_of(request)
     forwarded = await node.route(request, body.model, stream=True)
     if forwarded is not None:
         return forwarded
@@ -92,7 +87,7 @@ async def generate_stream(body: GenerateRequest, request: Request) -> Response:
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    node = _node(request)
+    node = node_of(request)
     if node.engine is None:
         status = "error" if node.load_error else "loading"
         return JSONResponse({"status": status, "detail": node.load_error}, status_code=503)
@@ -101,7 +96,7 @@ async def health(request: Request) -> JSONResponse:
 
 @router.get("/status")
 async def status(request: Request) -> dict[str, Any]:
-    node = _node(request)
+    node = node_of(request)
     s = node.stats()
     return {
         "node_id": node.node_id,
@@ -122,7 +117,7 @@ async def status(request: Request) -> dict[str, Any]:
 
 @router.get("/info")
 async def info(request: Request) -> dict[str, Any]:
-    node = _node(request)
+    node = node_of(request)
     settings = node.settings
     out: dict[str, Any] = {
         "node_id": node.node_id,

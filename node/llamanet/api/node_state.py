@@ -20,6 +20,12 @@ from llamanet.swarm.node import SwarmNode
 from llamanet.version import __version__
 
 
+def node_of(request: Request) -> NodeState:
+    """The ``NodeState`` a route's app was created with."""
+    node: NodeState = request.app.state.node
+    return node
+
+
 @dataclass
 class NodeState:
     settings: Settings

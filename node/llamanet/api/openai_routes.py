@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from llamanet.api import streaming
 from llamanet.api.errors import ApiError, from_exception
-from llamanet.api.node_state import NodeState
+from llamanet.api.node_state import NodeState, node_of
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
 from llamanet.api.translate import (
     chat_messages,
@@ -27,11 +27,6 @@ from llamanet.engine.events import Finished, TokenDelta, TokenLogprob
 from llamanet.engine.params import GenerationRequest
 
 router = APIRouter(prefix="/v1")
-
-
-def _node(request: Request) -> NodeState:
-    node: NodeState = request.app.state.node
-    return node
 
 
 def _usage(finished: list[Finished]) -> dict[str, Any]:
@@ -67,14 +62,14 @@ def _completion_logprobs(lps: list[TokenLogprob], start: int = 0) -> dict[str, A
 
 @router.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
-    node = _node(request)
+    node = node_of(request)
     models = await node.models()
     return {"object": "list", "data": [_model_card(node, m, ids) for m, ids in sorted(models.items())]}
 
 
 @router.get("/models/{model_id}")
 async def get_model(model_id: str, request: Request) -> dict[str, Any]:
-    node = _node(request)
+    node = node_of(request)
     models = await node.models()
     if model_id not in models:
         raise ApiError(
@@ -117,7 +112,7 @@ def _chat_request(engine: Engine, node: NodeState, body: ChatCompletionRequest) 
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
-    node = _node(request)
+    node = node_of(request)
     forwarded = await node.route(request, body.model, body.stream)
     if forwarded is not None:
         return forwarded
@@ -195,7 +190,7 @@ async def _chat_chunks(
 # --- completions -----------------------------------------------------------------------------------
 @router.post("/completions", response_model=None)
 async def completions(body: CompletionRequest, request: Request) -> Response:
-    node = _node(request)
+    node = node_of(request)
     forwarded = await node.route(request, body.model, body.stream)
     if forwarded is not None:
         return forwarded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -68,8 +69,6 @@ async def collect(request: Request, gen: Generation, metrics: NodeMetrics) -> Co
 
 
 def sse(data: dict[str, Any] | str) -> bytes:
-    import json
-
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return f"data: {payload}\n\n".encode()
 

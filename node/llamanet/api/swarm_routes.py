@@ -8,20 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from llamanet.api.errors import ApiError
-from llamanet.api.node_state import NodeState
+from llamanet.api.node_state import node_of
 
 router = APIRouter()
 _HIDDEN = {"public_key", "signature", "withdrawn", "seq"}
 
 
-def _node(request: Request) -> NodeState:
-    node: NodeState = request.app.state.node
-    return node
-
-
 @router.get("/dht/status")
 async def dht_status(request: Request) -> dict[str, Any]:
-    node = _node(request)
+    node = node_of(request)
     if node.swarm is None:
         raise ApiError(503, "this node has no DHT peer running", "service_unavailable", code="no_swarm")
     return node.swarm.status()
@@ -30,7 +25,7 @@ async def dht_status(request: Request) -> dict[str, Any]:
 @router.get("/swarm/nodes")
 async def swarm_nodes(request: Request) -> dict[str, Any]:
     """Every live node record in the swarm (this node's included) and which nodes serve which model."""
-    node = _node(request)
+    node = node_of(request)
     if node.router is None:
         raise ApiError(503, "this node has no DHT peer running", "service_unavailable", code="no_swarm")
     now = time.time()
