@@ -9,13 +9,15 @@ PYTEST_ARGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean \
-        docker base-image images compose-models
+        docker base-image images compose-models cluster-image cluster cluster-down e2e
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
 	@echo "make test   - set up everything and run lint, type checks and the full test suite"
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
 	@echo "make images - container images llamanet/node:dev and llamanet/operator:dev (images/README.md)"
+	@echo "make cluster / cluster-down - a local kind cluster on a node image built here (docs/cluster.md)"
+	@echo "make e2e    - the end-to-end suite on kind clusters (e2e/)"
 
 venv: web $(VENV)/.installed
 
@@ -46,8 +48,8 @@ node: venv
 	$(BIN)/llamanet node --model-path $(MODEL) --port $(PORT) --dht-port $(DHT_PORT)
 
 lint: venv
-	$(BIN)/ruff check node operator tests bench
-	$(BIN)/ruff format --check node operator tests bench
+	$(BIN)/ruff check node operator tests bench e2e
+	$(BIN)/ruff format --check node operator tests bench e2e
 
 typecheck: venv
 	$(BIN)/mypy
@@ -61,8 +63,22 @@ browser:
 k8s-tools: venv
 	PYTHON=$(BIN)/python scripts/k8s-tools.sh
 
-test: venv models browser k8s-tools lint typecheck docker base-image
+test: venv models browser k8s-tools lint typecheck docker base-image cluster-image
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Kubernetes, kind, etcd, CoreDNS... built from source and a kind node image (cached by version)
+cluster-image: docker base-image
+	cluster/build-node-image.sh
+
+CLUSTER ?= llamanet
+cluster: cluster-image
+	cluster/kind.sh up $(CLUSTER)
+
+cluster-down:
+	cluster/kind.sh down $(CLUSTER)
+
+e2e: venv models k8s-tools cluster-image
+	$(BIN)/pytest -m e2e e2e $(PYTEST_ARGS)
 
 # a Docker engine (Debian's docker.io, dockerd started in the background when none runs)
 docker:

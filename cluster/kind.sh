@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Local Kubernetes clusters with kind, on the node image built from source here (no registry needed).
+#   cluster/kind.sh up [NAME]      build what is missing (cached), create cluster NAME (default llamanet),
+#                                   write its kubeconfig to $CLUSTER_DIR/NAME.kubeconfig, wait for Ready
+#   cluster/kind.sh down [NAME]    delete it
+#   cluster/kind.sh load NAME IMAGE...   load locally built Docker images into it (never pulled)
+#   cluster/kind.sh kubeconfig [NAME]    print the kubeconfig path
+# NODE_IMAGE=kindest/node:v1.35.x uses a public kind image instead (machines with a registry).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+source "$here/versions.env"
+cache="${LLAMANET_CACHE:-$HOME/.cache/llamanet}/k8s"
+CLUSTER_DIR="${CLUSTER_DIR:-$root/artifacts/clusters}"
+KIND="${KIND:-$cache/tools/kind-$KIND_VERSION}"
+NODE_IMAGE="${NODE_IMAGE:-llamanet/kind-node:$K8S_VERSION}"
+cmd="${1:-up}"; name="${2:-llamanet}"
+kubeconfig="$CLUSTER_DIR/$name.kubeconfig"
+
+ensure_built() {
+  "$root/scripts/docker-engine.sh"
+  if [[ "$NODE_IMAGE" == llamanet/kind-node:* ]]; then
+    "$here/build-node-image.sh"
+  elif ! docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
+    docker pull "$NODE_IMAGE"
+  fi
+  [[ -x "$KIND" ]] || "$here/build-tools.sh"
+}
+
+case "$cmd" in
+  up)
+    ensure_built
+    mkdir -p "$CLUSTER_DIR"
+    if "$KIND" get clusters 2>/dev/null | grep -qx "$name"; then
+      echo "cluster $name exists"
+      "$KIND" export kubeconfig --name "$name" --kubeconfig "$kubeconfig" >/dev/null 2>&1
+    else
+      start=$SECONDS
+      "$KIND" create cluster --name "$name" --image "$NODE_IMAGE" --config "$here/kind-config.yaml" \
+        --kubeconfig "$kubeconfig" --wait 5m
+      echo "cluster $name created in $(( SECONDS - start )) s"
+    fi
+    # usable means the system pods run too: CoreDNS, kube-proxy, the storage provisioner
+    kubectl="$cache/$K8S_VERSION/bin/kubectl"; [[ -x "$kubectl" ]] || kubectl=kubectl
+    "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready pods --all -A --timeout=5m >/dev/null
+    echo "KUBECONFIG=$kubeconfig"
+    ;;
+  down)
+    "$KIND" delete cluster --name "$name"
+    rm -f "$kubeconfig"
+    ;;
+  load)
+    shift 2
+    for image in "$@"; do
+      "$KIND" load docker-image --name "$name" "$image"
+    done
+    ;;
+  kubeconfig) echo "$kubeconfig" ;;
+  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+esac

@@ -1,0 +1,106 @@
+"""Fixtures of the e2e suite: kind clusters on the node image built here, locally built images loaded
+into them, a namespace per test, and diagnostics (events, pod descriptions, logs) when a test fails.
+
+Clusters are created once per session and deleted at its end; LLAMANET_KEEP_CLUSTERS=1 keeps them (and
+reuses them next time). NODE_IMAGE=kindest/node:... runs on kind's public images instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.kube import ARTIFACTS, ROOT, Cluster, run
+
+KEEP = os.environ.get("LLAMANET_KEEP_CLUSTERS") == "1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(ROOT / "e2e"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's report on the item, so fixtures can tell whether their test failed."""
+    outcome = yield
+    rep = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+def kind_sh(*args: str, timeout: float = 1800) -> str:
+    proc = run([str(ROOT / "cluster" / "kind.sh"), *args], timeout=timeout, check=False)
+    log = ARTIFACTS / f"kind-{'-'.join(args[:2])}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"cluster/kind.sh {' '.join(args)} failed; {log}:\n{(proc.stdout + proc.stderr)[-4000:]}"
+        )
+    return proc.stdout
+
+
+def make_cluster(name: str) -> Iterator[Cluster]:
+    kind_sh("up", name)
+    cluster = Cluster(name=name, kubeconfig=ROOT / "artifacts" / "clusters" / f"{name}.kubeconfig")
+    try:
+        yield cluster
+    finally:
+        if not KEEP:
+            kind_sh("down", name, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def site_a() -> Iterator[Cluster]:
+    """The first cluster (site A)."""
+    yield from make_cluster("llamanet-e2e-a")
+
+
+@pytest.fixture(scope="session")
+def site_b(site_a: Cluster) -> Iterator[Cluster]:
+    """A second cluster (site B), created after site A, beside it on Docker's `kind` network."""
+    yield from make_cluster("llamanet-e2e-b")
+
+
+@pytest.fixture(scope="session")
+def echo_image() -> str:
+    """e2e/echoserver built here (go build, then `docker build` FROM scratch): a never-pulled image."""
+    src = ROOT / "e2e" / "echoserver"
+    out = ARTIFACTS / "echoserver-build"
+    out.mkdir(parents=True, exist_ok=True)
+    run(["go", "build", "-trimpath", "-o", str(out / "echoserver"), "."], env={"CGO_ENABLED": "0"}, cwd=src)
+    (out / "Dockerfile").write_text((src / "Dockerfile").read_text())
+    tag = "llamanet.local/echoserver:e2e"
+    run(["docker", "build", "-q", "-t", tag, str(out)], timeout=300)
+    return tag
+
+
+def new_namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    base = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    ns = f"{base}-{uuid.uuid4().hex[:5]}"
+    cluster.kubectl("create", "namespace", ns)
+    try:
+        yield ns
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is None or rep.failed:
+            dest = cluster.dump(ARTIFACTS / request.node.name, [ns])
+            print(f"diagnostics of {cluster.name}/{ns} in {dest}")
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+@pytest.fixture
+def ns_a(site_a: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace in site A; dumped to artifacts/e2e/<test>/ when the test fails."""
+    yield from new_namespace(site_a, request)
+
+
+@pytest.fixture
+def ns_b(site_b: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from new_namespace(site_b, request)

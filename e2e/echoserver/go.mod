@@ -1,0 +1,3 @@
+module llamanet.local/echoserver
+
+go 1.22

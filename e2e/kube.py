@@ -1,0 +1,171 @@
+"""A kind cluster as the e2e tests see it: kubectl against its kubeconfig, waits, diagnostics."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("LLAMANET_CACHE", Path.home() / ".cache" / "llamanet"))
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+T = TypeVar("T")
+
+
+def versions() -> dict[str, str]:
+    """cluster/versions.env as a dict (the single place the cluster's versions are written)."""
+    out: dict[str, str] = {}
+    for line in (ROOT / "cluster" / "versions.env").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            out[key.strip()] = value.strip()
+    return out
+
+
+def kubectl_binary() -> str:
+    """The kubectl built with the cluster (same version), else the one from scripts/k8s-tools.sh."""
+    built = CACHE / "k8s" / versions()["K8S_VERSION"] / "bin" / "kubectl"
+    for candidate in (built, CACHE / "bin" / "kubectl"):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("kubectl")
+    if found is None:
+        raise RuntimeError("no kubectl: run cluster/build-k8s.sh or scripts/k8s-tools.sh")
+    return found
+
+
+def run(
+    cmd: list[str],
+    *,
+    input: str | None = None,
+    timeout: float = 300,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        cmd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+    if check and proc.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
+    return proc
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 180, interval: float = 1.0) -> T:
+    """Poll PROBE until it returns something truthy; raise TimeoutError naming WHAT (and the last error)."""
+    deadline = time.monotonic() + timeout
+    last: str = ""
+    while True:
+        try:
+            value = probe()
+            if value:
+                return value
+        except Exception as exc:  # probes fail while things come up; keep the last reason
+            last = f": last error {exc}"
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{last}")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One kind cluster: NAME, its kubeconfig file and the node container(s)."""
+
+    name: str
+    kubeconfig: Path
+
+    def kubectl(self, *args: str, input: str | None = None, timeout: float = 300, check: bool = True) -> str:
+        cmd = [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), *args]
+        return run(cmd, input=input, timeout=timeout, check=check).stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json"))
+
+    def apply(self, manifest: str, namespace: str | None = None) -> str:
+        ns = ["-n", namespace] if namespace else []
+        return self.kubectl("apply", *ns, "-f", "-", input=manifest)
+
+    @property
+    def node_container(self) -> str:
+        """kind names a single-node cluster's node container NAME-control-plane."""
+        return f"{self.name}-control-plane"
+
+    def node_ip(self) -> str:
+        """The node's address on Docker's `kind` network (what another cluster's pods reach)."""
+        out = run(
+            [
+                "docker",
+                "inspect",
+                "-f",
+                '{{(index .NetworkSettings.Networks "kind").IPAddress}}',
+                self.node_container,
+            ]
+        ).stdout.strip()
+        if not out:
+            raise RuntimeError(f"{self.node_container} has no address on the kind network")
+        return out
+
+    def exec_in_pod(self, namespace: str, pod: str, *command: str, timeout: float = 60) -> str:
+        return self.kubectl("exec", "-n", namespace, pod, "--", *command, timeout=timeout)
+
+    def pod_phase(self, namespace: str, pod: str) -> str:
+        phase: str = self.json("get", "pod", "-n", namespace, pod)["status"].get("phase", "")
+        return phase
+
+    def wait_pods_ready(self, namespace: str, selector: str, count: int, timeout: float = 240) -> list[str]:
+        def ready() -> list[str] | None:
+            pods = self.json("get", "pods", "-n", namespace, "-l", selector)["items"]
+            names = [
+                p["metadata"]["name"]
+                for p in pods
+                if any(
+                    c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])
+                )
+                and not p["metadata"].get("deletionTimestamp")
+            ]
+            return sorted(names) if len(names) >= count else None
+
+        return wait_for(f"{count} ready pod(s) {selector} in {self.name}/{namespace}", ready, timeout)
+
+    def dump(self, dest: Path, namespaces: list[str]) -> Path:
+        """Events, pod descriptions and container logs of NAMESPACES (plus kube-system) into DEST."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for ns in [*namespaces, "kube-system"]:
+            for what, args in (
+                ("events", ["get", "events", "-n", ns, "--sort-by=.lastTimestamp"]),
+                ("pods", ["describe", "pods", "-n", ns]),
+                ("all", ["get", "all,pvc,llamanodes", "-n", ns, "-o", "wide"]),
+            ):
+                text = self.kubectl(*args, check=False, timeout=60)
+                (dest / f"{self.name}-{ns}-{what}.txt").write_text(text)
+            pods = self.json("get", "pods", "-n", ns).get("items", [])
+            for pod in pods:
+                name = pod["metadata"]["name"]
+                text = self.kubectl(
+                    "logs",
+                    "-n",
+                    ns,
+                    name,
+                    "--all-containers",
+                    "--prefix",
+                    "--tail=400",
+                    check=False,
+                    timeout=60,
+                )
+                (dest / f"{self.name}-{ns}-{name}.log").write_text(text)
+        return dest
