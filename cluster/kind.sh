@@ -42,7 +42,9 @@ case "$cmd" in
     fi
     # usable means the system pods run too: CoreDNS, kube-proxy, the storage provisioner
     kubectl="$cache/$K8S_VERSION/bin/kubectl"; [[ -x "$kubectl" ]] || kubectl=kubectl
-    "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready pods --all -A --timeout=5m >/dev/null
+    for ns in kube-system local-path-storage; do
+      "$kubectl" --kubeconfig "$kubeconfig" wait -n "$ns" --for=condition=Ready pods --all --timeout=5m >/dev/null
+    done
     echo "KUBECONFIG=$kubeconfig"
     ;;
   down)

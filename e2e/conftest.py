@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from e2e.kube import ARTIFACTS, ROOT, Cluster, run
+from e2e.product import ModelServer, build_images, install_operator
+from llamanet.models.cache import ModelCache
+from llamanet.models.pull import pull
+from llamanet.settings import Settings
 
 KEEP = os.environ.get("LLAMANET_KEEP_CLUSTERS") == "1"
 
@@ -90,7 +94,7 @@ def new_namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[
     finally:
         rep = getattr(request.node, "rep_call", None)
         if rep is None or rep.failed:
-            dest = cluster.dump(ARTIFACTS / request.node.name, [ns])
+            dest = cluster.dump(ARTIFACTS / request.node.name, [ns, "llamanet-system"])
             print(f"diagnostics of {cluster.name}/{ns} in {dest}")
         cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
@@ -104,3 +108,39 @@ def ns_a(site_a: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def ns_b(site_b: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
     yield from new_namespace(site_b, request)
+
+
+@pytest.fixture(scope="session")
+def product_images() -> dict[str, str]:
+    """llamanet/node:e2e and llamanet/operator:e2e built from this checkout."""
+    return build_images()
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[ModelServer]:
+    """The host's model cache (both test models pulled) served over HTTP to the clusters."""
+    cache = ModelCache(Settings().models_dir)
+    for name in ("smollm2-135m", "gemma3-270m"):
+        if cache.find(name) is None:
+            pull(name, cache)
+    server = ModelServer(cache.root)
+    yield server
+    server.close()
+
+
+def operator_on(cluster: Cluster, images: dict[str, str]) -> Cluster:
+    for image in images.values():
+        kind_sh("load", cluster.name, image, timeout=900)
+    install_operator(cluster, images)
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def operator_a(site_a: Cluster, product_images: dict[str, str]) -> Cluster:
+    """Site A with our images loaded and the chart installed (operator watching every namespace)."""
+    return operator_on(site_a, product_images)
+
+
+@pytest.fixture(scope="session")
+def operator_b(site_b: Cluster, product_images: dict[str, str]) -> Cluster:
+    return operator_on(site_b, product_images)

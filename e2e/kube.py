@@ -93,6 +93,11 @@ class Cluster:
         cmd = [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), *args]
         return run(cmd, input=input, timeout=timeout, check=check).stdout
 
+    def try_apply(self, manifest: str, namespace: str) -> subprocess.CompletedProcess[str]:
+        """`kubectl apply` that may fail (schema tests): the finished process, whatever its status."""
+        cmd = [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), "apply", "-n", namespace, "-f", "-"]
+        return run(cmd, input=manifest, check=False)
+
     def json(self, *args: str) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json"))
 

@@ -124,9 +124,19 @@ def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any)
         log.warning("observing %s/%s: %s", owner.namespace, owner.name, exc)
 
 
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The pod's service account in a cluster, else the local kubeconfig (kopf's own readers).
+
+    kopf only pre-registers its login handlers on its global registry; ours is explicit, so it needs one.
+    """
+    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs)
+    return info or kopf.login_with_kubeconfig(**kwargs)
+
+
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
     """Every handler on ``registry`` (explicit, so the timer's interval comes from the settings)."""
     kopf.on.startup(registry=registry)(configure)
+    kopf.on.login(registry=registry)(login)
     resource = (GROUP, VERSION, PLURAL)
     for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
         on(*resource, registry=registry, id="reconcile")(reconcile)

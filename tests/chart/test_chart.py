@@ -64,7 +64,8 @@ def test_default_render_has_operator_rbac_and_labels(helm: Path) -> None:
         labels = doc["metadata"]["labels"]
         assert all(f"app.kubernetes.io/{k}" in labels for k in RECOMMENDED), doc["kind"]
     (deploy,) = (d for d in docs if d["kind"] == "Deployment")
-    args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+    # `command`, not `args`: the image's ENTRYPOINT is already `llamanet`
+    args = deploy["spec"]["template"]["spec"]["containers"][0]["command"]
     assert args[:2] == ["llamanet", "operator"] and "--namespace=demo" in args
     assert "--liveness=http://0.0.0.0:8080/healthz" in args
     (role,) = (d for d in docs if d["kind"] == "Role")
@@ -76,7 +77,7 @@ def test_cluster_scope_uses_a_cluster_role(helm: Path) -> None:
     docs = render(helm, "--set", "operator.scope=cluster")
     assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding")]
     (deploy,) = (d for d in docs if d["kind"] == "Deployment")
-    assert "--all-namespaces" in deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--all-namespaces" in deploy["spec"]["template"]["spec"]["containers"][0]["command"]
     (cr,) = (d for d in docs if d["kind"] == "ClusterRole")
     assert any("llamanodes" in r["resources"] for r in cr["rules"])
 

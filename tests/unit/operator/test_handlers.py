@@ -25,6 +25,8 @@ def test_register_puts_handlers_on_the_registry() -> None:
     assert [h.id for h in handlers] == ["observe"] and handlers[0].interval == 7
     ids = {h.id for h in registry._changing.get_all_handlers()}
     assert ids == {"reconcile"}
+    activities = {h.id for h in registry._activities.get_all_handlers()}
+    assert {"configure", "login"} <= activities, activities
     assert Context(OperatorSettings()).kube is None
 
 

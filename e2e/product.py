@@ -1,0 +1,169 @@
+"""LlamaNet itself as the e2e tests install it: our images, the Helm chart, a model served over HTTP.
+
+The model reaches the cluster as a user's would: a plain HTTP file server on this host (Docker's `kind`
+network gateway address, reachable from every pod) serves the GGUF files of the local model cache, and
+the LlamaNode's init container downloads one with its sha256 checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from e2e.kube import ARTIFACTS, CACHE, ROOT, Cluster, run, wait_for
+
+TAG = "e2e"
+OPERATOR_NAMESPACE = "llamanet-system"
+RELEASE = "llamanet"
+
+
+def build_images() -> dict[str, str]:
+    """llamanet/node:e2e and llamanet/operator:e2e from this checkout (images/build.sh, layer-cached)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc = run(
+        [str(ROOT / "images" / "build.sh"), "all"],
+        env={"TAG": TAG, "LOG_DIR": str(ARTIFACTS)},
+        timeout=3600,
+        check=False,
+    )
+    (ARTIFACTS / "images-build.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f"images/build.sh failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return {"node": f"llamanet/node:{TAG}", "operator": f"llamanet/operator:{TAG}"}
+
+
+def helm_binary() -> str:
+    helm = CACHE / "bin" / "helm"
+    if not helm.exists():
+        raise RuntimeError("no helm: run scripts/k8s-tools.sh (make k8s-tools)")
+    return str(helm)
+
+
+def helm(cluster: Cluster, *args: str, timeout: float = 600) -> str:
+    return run([helm_binary(), "--kubeconfig", str(cluster.kubeconfig), *args], timeout=timeout).stdout
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    name: str
+    url: str
+    sha256: str
+    size: int
+
+
+class ModelServer:
+    """Serves the model cache directory read-only over HTTP on all addresses of this host."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        handler = functools.partial(_QuietHandler, directory=str(root))
+        self.httpd = ThreadingHTTPServer(("0.0.0.0", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def model(self, name: str) -> ServedModel:
+        """URL (as pods see it) and sha256 of a cached model."""
+        manifest: dict[str, Any] = json.loads((self.root / name / "manifest.json").read_text())
+        path = self.root / name / manifest["filename"]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert digest == manifest["sha256"], f"{path} does not match its manifest"
+        url = f"http://{kind_gateway()}:{self.port}/{name}/{manifest['filename']}"
+        return ServedModel(name, url, digest, path.stat().st_size)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def kind_gateway() -> str:
+    """This host's address on Docker's `kind` network (what pods use to reach the host)."""
+    nets = json.loads(run(["docker", "network", "inspect", "kind"]).stdout)
+    for cfg in nets[0]["IPAM"]["Config"]:
+        gateway = cfg.get("Gateway", "")
+        if gateway and ":" not in gateway:
+            return str(gateway)
+    raise RuntimeError("Docker's kind network has no IPv4 gateway")
+
+
+def install_operator(cluster: Cluster, images: dict[str, str], extra: list[str] | None = None) -> None:
+    """`helm upgrade --install` the chart with our images (loaded into the cluster, never pulled)."""
+    repo, tag = images["operator"].rsplit(":", 1)
+    helm(
+        cluster,
+        "upgrade",
+        "--install",
+        RELEASE,
+        str(ROOT / "charts" / "llamanet"),
+        "--namespace",
+        OPERATOR_NAMESPACE,
+        "--create-namespace",
+        "--wait",
+        "--timeout",
+        "5m",
+        "--set",
+        f"operator.image.repository={repo}",
+        "--set",
+        f"operator.image.tag={tag}",
+        "--set",
+        "operator.image.pullPolicy=Never",
+        "--set",
+        f"operator.nodeImage={images['node']}",
+        "--set",
+        "operator.scope=cluster",
+        "--set",
+        "operator.observeInterval=5",
+        *(extra or []),
+    )
+    # a kept cluster may run an older image under the same tag: restart onto the one just loaded
+    cluster.kubectl("rollout", "restart", "-n", OPERATOR_NAMESPACE, f"deployment/{RELEASE}-operator")
+    cluster.kubectl(
+        "rollout", "status", "-n", OPERATOR_NAMESPACE, f"deployment/{RELEASE}-operator", "--timeout=180s"
+    )
+    wait_for("the operator to be ready", lambda: operator_pod(cluster), 180)
+
+
+def operator_pod(cluster: Cluster) -> str | None:
+    pods = cluster.json("get", "pods", "-n", OPERATOR_NAMESPACE, "-l", "app.kubernetes.io/component=operator")
+    for pod in pods["items"]:
+        conditions = pod["status"].get("conditions", [])
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        if ready and not pod["metadata"].get("deletionTimestamp"):
+            return str(pod["metadata"]["name"])
+    return None
+
+
+def llamanode(name: str, model: ServedModel, replicas: int = 2, **spec: Any) -> str:
+    """A LlamaNode manifest (JSON is YAML) for MODEL served over HTTP."""
+    body: dict[str, Any] = {
+        "apiVersion": "llamanet.io/v1alpha1",
+        "kind": "LlamaNode",
+        "metadata": {"name": name},
+        "spec": {
+            "model": {"name": model.name, "source": {"url": model.url, "sha256": model.sha256}},
+            "replicas": replicas,
+            "imagePullPolicy": "Never",
+            "engine": {"contextSize": 1024, "threads": 1},
+            "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}},
+            **spec,
+        },
+    }
+    return json.dumps(body)
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    for cond in obj.get("status", {}).get("conditions", []):
+        if cond.get("type") == kind:
+            return dict(cond)
+    return {}
