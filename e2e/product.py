@@ -167,3 +167,65 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
         if cond.get("type") == kind:
             return dict(cond)
     return {}
+
+
+def build_openai_client(node_image: str) -> str:
+    """llamanet.local/openai-client:e2e: the node image plus the `openai` SDK (wheels fetched here)."""
+    import shutil
+    import sys
+    from importlib.metadata import version
+
+    sdk = version("openai")
+    wheels = CACHE / "wheels" / f"openai-{sdk}"
+    if not (wheels / ".complete").exists():
+        wheels.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+                "-d",
+                str(wheels),
+                f"openai=={sdk}",
+            ],
+            timeout=600,
+        )
+        (wheels / ".complete").touch()
+    ctx = ARTIFACTS / "openai-client-build"
+    shutil.rmtree(ctx, ignore_errors=True)
+    shutil.copytree(ROOT / "e2e" / "openai-client", ctx)
+    shutil.copytree(wheels, ctx / "wheels")
+    tag = f"llamanet.local/openai-client:{TAG}"
+    run(
+        ["docker", "build", "-q", "--build-arg", f"NODE_IMAGE={node_image}", "-t", tag, str(ctx)], timeout=900
+    )
+    return tag
+
+
+def run_pod(cluster: Cluster, ns: str, name: str, image: str, args: list[str], timeout: float = 300) -> str:
+    """Run a one-shot pod to completion; its logs (raises with them if it fails)."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": name, "image": image, "imagePullPolicy": "Never", "args": args}],
+        },
+    }
+    cluster.apply(json.dumps(pod), ns)
+
+    def finished() -> str | None:
+        phase = cluster.pod_phase(ns, name)
+        return phase if phase in ("Succeeded", "Failed") else None
+
+    phase = wait_for(f"pod {name} to finish", finished, timeout, 2)
+    logs = cluster.kubectl("logs", "-n", ns, name)
+    if phase != "Succeeded":
+        raise RuntimeError(f"pod {name} failed:\n{logs[-3000:]}")
+    return logs

@@ -17,9 +17,9 @@ import kopf
 from llamanet_operator.errors import CapacityError, KubeError, OperatorError, SpecError
 from llamanet_operator.kube import Kube, load_config
 from llamanet_operator.names import GROUP, PLURAL, VERSION, Owner
-from llamanet_operator.reconcile import apply_children, check_dependencies, observe
+from llamanet_operator.reconcile import apply_children, check_capacity, check_dependencies, observe
 from llamanet_operator.settings import OperatorSettings
-from llamanet_operator.spec import parse_spec
+from llamanet_operator.spec import LlamaNodeSpec, parse_spec
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
 
 PREFIX = "llamanet.io"
@@ -86,11 +86,22 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> 
         spec = parse_spec(dict(body.spec))
         check_dependencies(kube, owner, spec)
         apply_children(kube, owner, spec, ctx.settings)
-        _publish(body, patch, old, observe(kube, owner, spec, generation, old, now()))
+        _publish(
+            body, patch, old, observe(kube, owner, spec, generation, old, now(), capacity_problem(kube, spec))
+        )
     except OperatorError as exc:
         problem = problem_of(exc)
         _publish(body, patch, old, _problem_status(old, problem, generation))
         raise to_kopf(exc) from exc
+
+
+def capacity_problem(kube: Kube, spec: LlamaNodeSpec) -> Problem | None:
+    """Missing GPUs are reported (Degraded, Event), not retried: the timer sees them appear."""
+    try:
+        check_capacity(kube, spec)
+    except CapacityError as exc:
+        return problem_of(exc)
+    return None
 
 
 def _problem_status(old: dict[str, Any], problem: Problem, generation: int) -> dict[str, Any]:
@@ -116,6 +127,7 @@ def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any)
     problem = None
     try:
         check_dependencies(kube, owner, spec)
+        problem = capacity_problem(kube, spec)
     except OperatorError as exc:
         problem = problem_of(exc)
     try:

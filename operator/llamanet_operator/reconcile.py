@@ -32,7 +32,7 @@ def desired_children(owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettin
 
 
 def check_dependencies(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> None:
-    """Secrets and PVCs the spec names exist; some node offers the GPUs asked for."""
+    """Secrets and PVCs the spec names exist (without them no pod could start: nothing is applied)."""
     refs = [("swarm.secretRef", spec.swarm.secret_ref), ("apiKeySecretRef", spec.api_key_secret_ref)]
     for field, ref in refs:
         if ref is not None and kube.secret_value(owner.namespace, ref.name, ref.key) is None:
@@ -40,12 +40,17 @@ def check_dependencies(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> None:
     pvc = spec.model.source.pvc
     if pvc is not None and not kube.pvc_exists(owner.namespace, pvc.claim_name):
         raise DependencyError(f"model.source.pvc: PersistentVolumeClaim {pvc.claim_name!r} not found")
+
+
+def check_capacity(kube: Kube, spec: LlamaNodeSpec) -> None:
+    """Some node offers the GPUs asked for. Checked after applying: the pods then wait, unscheduled,
+    and the scheduler places them as soon as a node advertises the GPUs (or an autoscaler adds one)."""
     if spec.resources.gpus > 0:
         offered = kube.max_node_gpus()
         if offered < spec.resources.gpus:
             raise CapacityError(
                 f"resources.gpus is {spec.resources.gpus} but no node offers more than {offered} "
-                "allocatable nvidia.com/gpu"
+                "allocatable nvidia.com/gpu; the pods stay unscheduled until a node does"
             )
 
 

@@ -86,6 +86,7 @@ class Swarm(_Model):
 class ServiceSpec(_Model):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     port: int = Field(8000, ge=1, le=65535)
+    node_port: int | None = Field(None, ge=30000, le=32767)
 
 
 class Storage(_Model):
@@ -148,4 +149,6 @@ def parse_spec(raw: dict[str, Any]) -> LlamaNodeSpec:
         raise SpecError(f"swarm.bootstrapPeers: {exc}") from exc
     if spec.swarm.dht_node_port is not None and spec.swarm.dht_service_type != "NodePort":
         raise SpecError("swarm.dhtNodePort needs swarm.dhtServiceType NodePort")
+    if spec.service.node_port is not None and spec.service.type == "ClusterIP":
+        raise SpecError("service.nodePort needs service.type NodePort or LoadBalancer")
     return spec

@@ -21,6 +21,8 @@ def test_client_service_is_the_openai_endpoint(owner: Owner) -> None:
     assert svc["metadata"]["name"] == "smollm" and svc["spec"]["type"] == "LoadBalancer"
     assert svc["spec"]["ports"] == [{"name": "http", "port": 9000, "targetPort": "http", "protocol": "TCP"}]
     assert endpoint_url(owner, spec) == "http://smollm.demo.svc:9000/v1"
+    fixed = client_service(owner, parse_spec(url_spec(service={"type": "NodePort", "nodePort": 30900})))
+    assert fixed["spec"]["type"] == "NodePort" and fixed["spec"]["ports"][0]["nodePort"] == 30900
 
 
 def test_dht_service_nodeport_and_loadbalancer(owner: Owner) -> None:

@@ -1,0 +1,128 @@
+"""One site, as a user runs it (issue 8): chart installed, a LlamaNode, the OpenAI SDK from a pod.
+
+The model comes over HTTP from outside the cluster (a file server on this host) and is downloaded by
+the init container with its sha256 checked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from e2e.kube import Cluster, wait_for
+from e2e.product import ModelServer, build_openai_client, condition, llamanode, run_pod
+from e2e.test_operator import SMOL, get_ln, ready_with
+
+GPU = "nvidia.com/gpu"
+
+
+@pytest.fixture(scope="module")
+def openai_client(operator_a: Cluster, product_images: dict[str, str]) -> str:
+    from e2e.conftest import kind_sh
+
+    image = build_openai_client(product_images["node"])
+    kind_sh("load", operator_a.name, image, timeout=900)
+    return image
+
+
+def chat_through_proxy(cluster: Cluster, ns: str, service: str, port: int, model: str) -> dict[str, Any]:
+    """POST /v1/chat/completions to a Service through the API server's proxy (from outside the cluster)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8}
+    path = f"/api/v1/namespaces/{ns}/services/{service}:{port}/proxy/v1/chat/completions"
+    out: dict[str, Any] = json.loads(
+        cluster.kubectl("create", "--raw", path, "-f", "-", input=json.dumps(body))
+    )
+    return out
+
+
+def test_llamanode_serves_the_openai_sdk_in_cluster_scales_and_heals(
+    operator_a: Cluster, ns_a: str, model_server: ModelServer, openai_client: str
+) -> None:
+    kube = operator_a
+    kube.apply(llamanode("smol", model_server.model(SMOL), replicas=2), ns_a)
+    obj = wait_for("2 ready replicas in one swarm", lambda: ready_with(kube, ns_a, "smol", 2), 420, 3)
+    assert condition(obj, "Available")["status"] == "True"
+    endpoint = obj["status"]["endpoint"]
+
+    # an application pod uses the official SDK against the in-cluster endpoint, streaming and not
+    logs = run_pod(kube, ns_a, "sdk", openai_client, [endpoint, SMOL])
+    result = json.loads(logs.strip().splitlines()[-1])
+    assert result["models"] == [SMOL]
+    assert result["answer"].strip() and result["finish_reason"] in ("stop", "length")
+    assert result["stream_chunks"] > 1
+    assert result["streamed"] == result["answer"], "greedy decoding gives the same text streamed or not"
+
+    kube.kubectl("scale", "llamanode", "-n", ns_a, "smol", "--replicas=3")
+    wait_for("3 ready replicas in one swarm", lambda: ready_with(kube, ns_a, "smol", 3), 420, 3)
+
+    # a deleted pod comes back (same name, same volume) and rejoins the swarm
+    old_uid = kube.json("get", "pod", "-n", ns_a, "smol-1")["metadata"]["uid"]
+    kube.kubectl("delete", "pod", "-n", ns_a, "smol-1", "--wait=false")
+
+    def healed() -> bool:
+        pod = kube.json("get", "pod", "-n", ns_a, "smol-1")
+        return pod["metadata"]["uid"] != old_uid and ready_with(kube, ns_a, "smol", 3) is not None
+
+    wait_for("smol-1 to come back and rejoin", healed, 420, 3)
+    assert chat_through_proxy(kube, ns_a, "smol", 8000, SMOL)["choices"][0]["message"]["content"] is not None
+
+    kube.kubectl("delete", "llamanode", "-n", ns_a, "smol", "--wait=true", timeout=300)
+    wait_for(
+        "every child to be gone",
+        lambda: (
+            not kube.json("get", "statefulsets,services,poddisruptionbudgets,pvc,pods", "-n", ns_a)["items"]
+        ),
+        300,
+        2,
+    )
+
+
+def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
+    operator_a: Cluster, ns_a: str, model_server: ModelServer
+) -> None:
+    kube = operator_a
+    node = kube.json("get", "nodes")["items"][0]["metadata"]["name"]
+    kube.apply(llamanode("gpu", model_server.model(SMOL), replicas=1, resources={"gpus": 1}), ns_a)
+
+    def waiting() -> dict[str, Any] | None:
+        obj = get_ln(kube, ns_a, "gpu")
+        degraded = condition(obj, "Degraded")
+        if degraded.get("reason") != "InsufficientCapacity":
+            return None
+        pod = kube.json("get", "pod", "-n", ns_a, "gpu-0")
+        scheduled = [c for c in pod["status"].get("conditions", []) if c["type"] == "PodScheduled"]
+        return (
+            obj
+            if scheduled and scheduled[0]["status"] == "False" and GPU in scheduled[0]["message"]
+            else None
+        )
+
+    obj = wait_for("the GPU LlamaNode to wait, unscheduled, with a clear condition", waiting, 180, 2)
+    assert GPU in condition(obj, "Degraded")["message"]
+    sts = kube.json("get", "statefulset", "-n", ns_a, "gpu")
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"][GPU] in (1, "1")
+    assert {"name": "N_GPU_LAYERS", "value": "-1"} in container["env"]
+
+    try:
+        kube.kubectl(
+            "patch",
+            "node",
+            node,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps({"status": {"capacity": {GPU: "1"}}}),
+        )
+        obj = wait_for(
+            "the GPU LlamaNode to schedule and serve", lambda: ready_with(kube, ns_a, "gpu", 1), 420, 3
+        )
+        assert condition(obj, "Degraded")["status"] == "False"
+        answer = chat_through_proxy(kube, ns_a, "gpu", 8000, SMOL)
+        assert answer["model"] == SMOL and answer["choices"][0]["message"]["content"]
+    finally:
+        kube.kubectl("delete", "llamanode", "-n", ns_a, "gpu", "--wait=true", timeout=300, check=False)
+        remove = json.dumps([{"op": "remove", "path": "/status/capacity/nvidia.com~1gpu"}])
+        kube.kubectl("patch", "node", node, "--subresource=status", "--type=json", "-p", remove, check=False)

@@ -1,0 +1,70 @@
+"""Two sites, one swarm (issue 8): two kind clusters, each with the chart and a LlamaNode serving a
+different model. Site B's LlamaNode bootstraps from site A's DHT Service (a NodePort on A's node); a
+request at site B for the model only site A serves is answered via A; both statuses show both sites.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from e2e.kube import Cluster, wait_for
+from e2e.product import ModelServer, llamanode
+from e2e.test_one_site import chat_through_proxy
+from e2e.test_operator import SMOL, get_ln
+
+GEMMA = "gemma3-270m"
+
+
+def site_spec(node_ip: str, http_port: int, dht_port: int, site: str, peers: list[str]) -> dict[str, Any]:
+    """What a LlamaNode at one site needs so the other site's nodes reach it: its node's address, fixed
+    NodePorts for the HTTP endpoint and the DHT, those advertised to the swarm, and the peers to join."""
+    return {
+        "site": site,
+        "service": {"type": "NodePort", "nodePort": http_port},
+        "swarm": {
+            "advertiseHost": node_ip,
+            "dhtServiceType": "NodePort",
+            "dhtNodePort": dht_port,
+            "advertiseUrls": [f"http://{node_ip}:{http_port}"],
+            "bootstrapPeers": peers,
+        },
+    }
+
+
+def sees_both(cluster: Cluster, ns: str, name: str) -> dict[str, Any] | None:
+    obj = get_ln(cluster, ns, name)
+    swarm = obj.get("status", {}).get("swarm", {})
+    return obj if swarm.get("peers") == 2 and sorted(swarm.get("models", [])) == [GEMMA, SMOL] else None
+
+
+def test_two_sites_form_one_swarm_and_route_across(
+    operator_a: Cluster, operator_b: Cluster, ns_a: str, ns_b: str, model_server: ModelServer
+) -> None:
+    a_ip, b_ip = operator_a.node_ip(), operator_b.node_ip()
+    a_http, a_dht, b_http, b_dht = random.sample(range(30500, 32700), 4)
+    operator_a.apply(
+        llamanode("alpha", model_server.model(SMOL), replicas=1, **site_spec(a_ip, a_http, a_dht, "a", [])),
+        ns_a,
+    )
+    operator_b.apply(
+        llamanode(
+            "beta", model_server.model(GEMMA), replicas=1,
+            **site_spec(b_ip, b_http, b_dht, "b", [f"{a_ip}:{a_dht}"]),
+        ),
+        ns_b,
+    )  # fmt: skip
+    wait_for("site A to see both sites", lambda: sees_both(operator_a, ns_a, "alpha"), 480, 3)
+    wait_for("site B to see both sites", lambda: sees_both(operator_b, ns_b, "beta"), 240, 3)
+
+    # at site B, ask for the model only site A serves: B's node routes the request to A's
+    answer = chat_through_proxy(operator_b, ns_b, "beta", 8000, SMOL)
+    assert answer["model"] == SMOL and answer["choices"][0]["message"]["content"] is not None
+    # and the other way round
+    answer = chat_through_proxy(operator_a, ns_a, "alpha", 8000, GEMMA)
+    assert answer["model"] == GEMMA
+    models_at_b = json.loads(
+        operator_b.kubectl("get", "--raw", f"/api/v1/namespaces/{ns_b}/services/beta:8000/proxy/v1/models")
+    )
+    assert sorted(m["id"] for m in models_at_b["data"]) == [GEMMA, SMOL]
