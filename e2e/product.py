@@ -98,7 +98,14 @@ def kind_gateway() -> str:
 
 
 def install_operator(cluster: Cluster, images: dict[str, str], extra: list[str] | None = None) -> None:
-    """`helm upgrade --install` the chart with our images (loaded into the cluster, never pulled)."""
+    """`helm upgrade --install` the chart with our images (loaded into the cluster, never pulled).
+
+    Helm installs a chart's CRDs but never upgrades them, so the CRD is applied first (as
+    docs/operator.md tells users to do on upgrades).
+    """
+    cluster.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds" / "llamanode.yaml")
+    )
     repo, tag = images["operator"].rsplit(":", 1)
     helm(
         cluster,
@@ -207,7 +214,15 @@ def build_openai_client(node_image: str) -> str:
     return tag
 
 
-def run_pod(cluster: Cluster, ns: str, name: str, image: str, args: list[str], timeout: float = 300) -> str:
+def run_pod(
+    cluster: Cluster,
+    ns: str,
+    name: str,
+    image: str,
+    args: list[str],
+    timeout: float = 300,
+    command: list[str] | None = None,
+) -> str:
     """Run a one-shot pod to completion; its logs (raises with them if it fails)."""
     pod = {
         "apiVersion": "v1",
@@ -215,7 +230,10 @@ def run_pod(cluster: Cluster, ns: str, name: str, image: str, args: list[str], t
         "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
-            "containers": [{"name": name, "image": image, "imagePullPolicy": "Never", "args": args}],
+            "containers": [
+                {"name": name, "image": image, "imagePullPolicy": "Never", "args": args}
+                | ({"command": command} if command else {})
+            ],
         },
     }
     cluster.apply(json.dumps(pod), ns)
@@ -229,3 +247,24 @@ def run_pod(cluster: Cluster, ns: str, name: str, image: str, args: list[str], t
     if phase != "Succeeded":
         raise RuntimeError(f"pod {name} failed:\n{logs[-3000:]}")
     return logs
+
+
+CHAT_SCRIPT = """
+import json, sys, urllib.request
+url, model = sys.argv[1], sys.argv[2]
+body = {"model": model, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8}
+req = urllib.request.Request(url + "/chat/completions", data=json.dumps(body).encode(),
+                             headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=120) as resp:
+    print(json.dumps({"answer": json.load(resp), "node": resp.headers.get("x-llamanet-node")}))
+"""
+
+
+def chat_in_cluster(cluster: Cluster, ns: str, base_url: str, model: str, node_image: str) -> dict[str, Any]:
+    """One chat completion from a pod in NS to BASE_URL (e.g. a LlamaNode's endpoint); the answer and
+    the x-llamanet-node header (which node generated it)."""
+    name = f"chat-{abs(hash((base_url, model))) % 100000}"
+    logs = run_pod(cluster, ns, name, node_image, [CHAT_SCRIPT, base_url, model], command=["python", "-c"])
+    cluster.kubectl("delete", "pod", "-n", ns, name, "--wait=false", check=False)
+    out: dict[str, Any] = json.loads(logs.strip().splitlines()[-1])
+    return out

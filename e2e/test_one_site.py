@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from e2e.kube import Cluster, wait_for
-from e2e.product import ModelServer, build_openai_client, condition, llamanode, run_pod
+from e2e.product import ModelServer, build_openai_client, chat_in_cluster, condition, llamanode, run_pod
 from e2e.test_operator import SMOL, get_ln, ready_with
 
 GPU = "nvidia.com/gpu"
@@ -38,7 +38,11 @@ def chat_through_proxy(cluster: Cluster, ns: str, service: str, port: int, model
 
 
 def test_llamanode_serves_the_openai_sdk_in_cluster_scales_and_heals(
-    operator_a: Cluster, ns_a: str, model_server: ModelServer, openai_client: str
+    operator_a: Cluster,
+    ns_a: str,
+    model_server: ModelServer,
+    openai_client: str,
+    product_images: dict[str, str],
 ) -> None:
     kube = operator_a
     kube.apply(llamanode("smol", model_server.model(SMOL), replicas=2), ns_a)
@@ -66,7 +70,8 @@ def test_llamanode_serves_the_openai_sdk_in_cluster_scales_and_heals(
         return pod["metadata"]["uid"] != old_uid and ready_with(kube, ns_a, "smol", 3) is not None
 
     wait_for("smol-1 to come back and rejoin", healed, 420, 3)
-    assert chat_through_proxy(kube, ns_a, "smol", 8000, SMOL)["choices"][0]["message"]["content"] is not None
+    answer = chat_in_cluster(kube, ns_a, endpoint, SMOL, product_images["node"])["answer"]
+    assert answer["choices"][0]["message"]["content"] is not None
 
     kube.kubectl("delete", "llamanode", "-n", ns_a, "smol", "--wait=true", timeout=300)
     wait_for(
@@ -80,7 +85,7 @@ def test_llamanode_serves_the_openai_sdk_in_cluster_scales_and_heals(
 
 
 def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
-    operator_a: Cluster, ns_a: str, model_server: ModelServer
+    operator_a: Cluster, ns_a: str, model_server: ModelServer, product_images: dict[str, str]
 ) -> None:
     kube = operator_a
     node = kube.json("get", "nodes")["items"][0]["metadata"]["name"]
@@ -120,7 +125,9 @@ def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
             "the GPU LlamaNode to schedule and serve", lambda: ready_with(kube, ns_a, "gpu", 1), 420, 3
         )
         assert condition(obj, "Degraded")["status"] == "False"
-        answer = chat_through_proxy(kube, ns_a, "gpu", 8000, SMOL)
+        answer = chat_in_cluster(kube, ns_a, obj["status"]["endpoint"], SMOL, product_images["node"])[
+            "answer"
+        ]
         assert answer["model"] == SMOL and answer["choices"][0]["message"]["content"]
     finally:
         kube.kubectl("delete", "llamanode", "-n", ns_a, "gpu", "--wait=true", timeout=300, check=False)

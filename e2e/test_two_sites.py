@@ -10,8 +10,7 @@ import random
 from typing import Any
 
 from e2e.kube import Cluster, wait_for
-from e2e.product import ModelServer, llamanode
-from e2e.test_one_site import chat_through_proxy
+from e2e.product import ModelServer, chat_in_cluster, llamanode
 from e2e.test_operator import SMOL, get_ln
 
 GEMMA = "gemma3-270m"
@@ -39,8 +38,19 @@ def sees_both(cluster: Cluster, ns: str, name: str) -> dict[str, Any] | None:
     return obj if swarm.get("peers") == 2 and sorted(swarm.get("models", [])) == [GEMMA, SMOL] else None
 
 
+def alpha_node_ids(cluster: Cluster, ns: str, pod: str) -> set[str]:
+    """The node id(s) site A's pod answers with (its /info), to recognise its answers at site B."""
+    info = json.loads(cluster.kubectl("get", "--raw", f"/api/v1/namespaces/{ns}/pods/{pod}:8000/proxy/info"))
+    return {str(v) for k, v in info.items() if k in ("node_id", "id", "name") and v}
+
+
 def test_two_sites_form_one_swarm_and_route_across(
-    operator_a: Cluster, operator_b: Cluster, ns_a: str, ns_b: str, model_server: ModelServer
+    operator_a: Cluster,
+    operator_b: Cluster,
+    ns_a: str,
+    ns_b: str,
+    model_server: ModelServer,
+    product_images: dict[str, str],
 ) -> None:
     a_ip, b_ip = operator_a.node_ip(), operator_b.node_ip()
     a_http, a_dht, b_http, b_dht = random.sample(range(30500, 32700), 4)
@@ -58,12 +68,17 @@ def test_two_sites_form_one_swarm_and_route_across(
     wait_for("site A to see both sites", lambda: sees_both(operator_a, ns_a, "alpha"), 480, 3)
     wait_for("site B to see both sites", lambda: sees_both(operator_b, ns_b, "beta"), 240, 3)
 
-    # at site B, ask for the model only site A serves: B's node routes the request to A's
-    answer = chat_through_proxy(operator_b, ns_b, "beta", 8000, SMOL)
-    assert answer["model"] == SMOL and answer["choices"][0]["message"]["content"] is not None
+    # at site B, ask B's endpoint for the model only site A serves: B's node routes it to A's
+    beta = get_ln(operator_b, ns_b, "beta")["status"]["endpoint"]
+    alpha_pod = operator_a.json("get", "pods", "-n", ns_a, "-l", "app.kubernetes.io/instance=alpha")["items"][
+        0
+    ]
+    out = chat_in_cluster(operator_b, ns_b, beta, SMOL, product_images["node"])
+    assert out["answer"]["model"] == SMOL and out["answer"]["choices"][0]["message"]["content"] is not None
+    assert out["node"] and out["node"] in alpha_node_ids(operator_a, ns_a, alpha_pod["metadata"]["name"])
     # and the other way round
-    answer = chat_through_proxy(operator_a, ns_a, "alpha", 8000, GEMMA)
-    assert answer["model"] == GEMMA
+    alpha = get_ln(operator_a, ns_a, "alpha")["status"]["endpoint"]
+    assert chat_in_cluster(operator_a, ns_a, alpha, GEMMA, product_images["node"])["answer"]["model"] == GEMMA
     models_at_b = json.loads(
         operator_b.kubectl("get", "--raw", f"/api/v1/namespaces/{ns_b}/services/beta:8000/proxy/v1/models")
     )
