@@ -31,20 +31,29 @@ case "$cmd" in
   up)
     ensure_built
     mkdir -p "$CLUSTER_DIR"
+    kubectl="$cache/$K8S_VERSION/bin/kubectl"; [[ -x "$kubectl" ]] || kubectl=kubectl
     if "$KIND" get clusters 2>/dev/null | grep -qx "$name"; then
-      echo "cluster $name exists"
-      "$KIND" export kubeconfig --name "$name" --kubeconfig "$kubeconfig" >/dev/null 2>&1
-    else
+      # a cluster left from an earlier run is reused only if its node runs and its API answers
+      # (after a reboot or an engine restart the node container is stopped: recreate it)
+      if [[ "$(docker inspect -f '{{.State.Running}}' "$name-control-plane" 2>/dev/null)" == true ]] \
+         && "$KIND" export kubeconfig --name "$name" --kubeconfig "$kubeconfig" >/dev/null 2>&1 \
+         && "$kubectl" --kubeconfig "$kubeconfig" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
+        echo "cluster $name exists and answers"
+      else
+        echo "cluster $name exists but does not answer: recreating it"
+        "$KIND" delete cluster --name "$name"
+      fi
+    fi
+    if ! "$KIND" get clusters 2>/dev/null | grep -qx "$name"; then
       start=$SECONDS
       "$KIND" create cluster --name "$name" --image "$NODE_IMAGE" --config "$here/kind-config.yaml" \
         --kubeconfig "$kubeconfig" --wait 5m
       echo "cluster $name created in $(( SECONDS - start )) s"
     fi
     # usable means the system pods run too: CoreDNS, kube-proxy, the storage provisioner
-    kubectl="$cache/$K8S_VERSION/bin/kubectl"; [[ -x "$kubectl" ]] || kubectl=kubectl
-    for ns in kube-system local-path-storage; do
-      "$kubectl" --kubeconfig "$kubeconfig" wait -n "$ns" --for=condition=Ready pods --all --timeout=5m >/dev/null
-    done
+    "$kubectl" --kubeconfig "$kubeconfig" wait -n kube-system --for=condition=Ready pods --all --timeout=5m >/dev/null
+    "$kubectl" --kubeconfig "$kubeconfig" wait -n local-path-storage --for=condition=Ready pods \
+      -l app=local-path-provisioner --timeout=5m >/dev/null
     echo "KUBECONFIG=$kubeconfig"
     ;;
   down)

@@ -244,6 +244,7 @@ def run_pod(
 
     phase = wait_for(f"pod {name} to finish", finished, timeout, 2)
     logs = cluster.kubectl("logs", "-n", ns, name)
+    cluster.kubectl("delete", "pod", "-n", ns, name, "--wait=false", check=False)
     if phase != "Succeeded":
         raise RuntimeError(f"pod {name} failed:\n{logs[-3000:]}")
     return logs
@@ -265,6 +266,5 @@ def chat_in_cluster(cluster: Cluster, ns: str, base_url: str, model: str, node_i
     the x-llamanet-node header (which node generated it)."""
     name = f"chat-{abs(hash((base_url, model))) % 100000}"
     logs = run_pod(cluster, ns, name, node_image, [CHAT_SCRIPT, base_url, model], command=["python", "-c"])
-    cluster.kubectl("delete", "pod", "-n", ns, name, "--wait=false", check=False)
     out: dict[str, Any] = json.loads(logs.strip().splitlines()[-1])
     return out

@@ -77,7 +77,14 @@ def test_llamanode_serves_the_openai_sdk_in_cluster_scales_and_heals(
     wait_for(
         "every child to be gone",
         lambda: (
-            not kube.json("get", "statefulsets,services,poddisruptionbudgets,pvc,pods", "-n", ns_a)["items"]
+            not kube.json(
+                "get",
+                "statefulsets,services,poddisruptionbudgets,pvc,pods",
+                "-n",
+                ns_a,
+                "-l",
+                "app.kubernetes.io/instance=smol",
+            )["items"]
         ),
         300,
         2,

@@ -155,7 +155,14 @@ def test_llamanode_lifecycle_children_status_scaling_restart_and_deletion(
     kube.kubectl("delete", "llamanode", "-n", ns_a, "smol", "--wait=true", timeout=300)
 
     def gone() -> bool:
-        left = kube.json("get", "statefulsets,services,poddisruptionbudgets,pvc,pods", "-n", ns_a)["items"]
+        left = kube.json(
+            "get",
+            "statefulsets,services,poddisruptionbudgets,pvc,pods",
+            "-n",
+            ns_a,
+            "-l",
+            "app.kubernetes.io/instance=smol",
+        )["items"]
         return not left
 
     wait_for("every child of the LlamaNode to be gone", gone, 300, 2)
