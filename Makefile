@@ -66,9 +66,11 @@ k8s-tools: venv
 test: venv models browser k8s-tools lint typecheck docker base-image cluster-image
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Kubernetes, kind, etcd, CoreDNS... built from source and a kind node image (cached by version)
+# Kubernetes, kind, etcd, CoreDNS... built from source and a kind node image; skaffold for its e2e
+# check (all cached by version in ~/.cache/llamanet/k8s)
 cluster-image: docker base-image
 	cluster/build-node-image.sh
+	cluster/build-skaffold.sh
 
 CLUSTER ?= llamanet
 cluster: cluster-image

@@ -116,3 +116,32 @@ def test_cel_rules_present(version: dict[str, Any]) -> None:
     assert "!has(self.url) || has(self.sha256)" in source_rules
     swarm_rules = [r["rule"] for r in props["swarm"]["x-kubernetes-validations"]]
     assert any("dhtNodePort" in r for r in swarm_rules)
+
+
+# The keywords a structural schema may use (apiextensions.k8s.io/v1 JSONSchemaProps); anything else,
+# such as a flow-mapping description split at a comma into a stray key, the API server rejects.
+SCHEMA_KEYWORDS = {
+    "type", "description", "properties", "items", "default", "enum", "minimum", "maximum", "minLength",
+    "maxLength", "pattern", "required", "format", "nullable", "additionalProperties", "maxItems", "minItems",
+    "maxProperties", "minProperties", "anyOf", "oneOf", "allOf", "not", "exclusiveMinimum",
+    "exclusiveMaximum", "multipleOf", "uniqueItems", "title", "example", "x-kubernetes-validations",
+    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-embedded-resource",
+}  # fmt: skip
+
+
+def test_schema_uses_only_structural_schema_keywords(version: dict[str, Any]) -> None:
+    stray: list[str] = []
+
+    def walk(node: dict[str, Any], where: str) -> None:
+        for key, value in node.items():
+            if key == "properties":
+                for name, sub in value.items():
+                    walk(sub, f"{where}.{name}")
+            elif key in ("items", "additionalProperties") and isinstance(value, dict):
+                walk(value, f"{where}[]")
+            elif key not in SCHEMA_KEYWORDS:
+                stray.append(f"{where}: {key!r}")
+
+    walk(version["schema"]["openAPIV3Schema"], "")
+    assert not stray, stray
