@@ -46,7 +46,8 @@ def headless_service(owner: Owner) -> dict[str, Any]:
 
 def client_service(owner: Owner, spec: LlamaNodeSpec) -> dict[str, Any]:
     """The OpenAI-compatible endpoint in the cluster: ``http://<name>.<ns>.svc:<port>/v1``."""
-    port: dict[str, Any] = {"name": "http", "port": spec.service.port, "targetPort": "http", "protocol": "TCP"}
+    port: dict[str, Any] = {"name": "http", "port": spec.service.port, "targetPort": "http"}
+    port["protocol"] = "TCP"
     if spec.service.node_port is not None:
         port["nodePort"] = spec.service.node_port
     return _service(owner, owner.name, {"type": spec.service.type, "ports": [port]})
