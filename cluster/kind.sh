@@ -51,9 +51,12 @@ case "$cmd" in
       echo "cluster $name created in $(( SECONDS - start )) s"
     fi
     # usable means the system pods run too: CoreDNS, kube-proxy, the storage provisioner
-    "$kubectl" --kubeconfig "$kubeconfig" wait -n kube-system --for=condition=Ready pods --all --timeout=5m >/dev/null
-    "$kubectl" --kubeconfig "$kubeconfig" wait -n local-path-storage --for=condition=Ready pods \
-      -l app=local-path-provisioner --timeout=5m >/dev/null
+    # (rollout status waits for workloads whose pods may not exist yet; `wait pods` would not)
+    for workload in kube-system/deployment/coredns kube-system/daemonset/kube-proxy \
+                    local-path-storage/deployment/local-path-provisioner; do
+      "$kubectl" --kubeconfig "$kubeconfig" rollout status -n "${workload%%/*}" "${workload#*/}" \
+        --timeout=5m >/dev/null
+    done
     echo "KUBECONFIG=$kubeconfig"
     ;;
   down)

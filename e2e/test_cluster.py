@@ -100,7 +100,10 @@ def test_locally_built_image_runs_behind_a_service_with_cluster_dns(
         f"DNS {fqdn}", lambda: site_a.exec_in_pod(ns_a, "client", "/echoserver", "resolve", fqdn)
     )
     assert resolved.split() == [cluster_ip]
-    seen = set()
+    # kube-proxy programs a new Service within a moment: the first answer is waited for
+    url = f"http://{fqdn}/hello"
+    first = wait_for(f"the Service {fqdn} to answer", lambda: get_from_pod(site_a, ns_a, "client", url), 60)
+    seen = {first["hostname"]}
     for _ in range(30):
         seen.add(get_from_pod(site_a, ns_a, "client", f"http://{fqdn}/hello")["hostname"])
         if seen == set(backends):
