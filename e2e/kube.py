@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("LLAMANET_CACHE", Path.home() / ".cache" / "llamanet"))
 ARTIFACTS = ROOT / "artifacts" / "e2e"
+GPU = "nvidia.com/gpu"
 T = TypeVar("T")
 
 
@@ -146,6 +147,32 @@ class Cluster:
             return sorted(names) if len(names) >= count else None
 
         return wait_for(f"{count} ready pod(s) {selector} in {self.name}/{namespace}", ready, timeout)
+
+    def advertise_gpus(self, count: int) -> str:
+        """Advertise COUNT ``nvidia.com/gpu`` on the (single) node by a status patch, as a device plugin
+        would; returns the node's name once its allocatable shows them."""
+        node = str(self.json("get", "nodes")["items"][0]["metadata"]["name"])
+        patch = json.dumps({"status": {"capacity": {GPU: str(count)}}})
+        self.kubectl("patch", "node", node, "--subresource=status", "--type=merge", "-p", patch)
+        wait_for(
+            f"{node} to report allocatable {GPU}",
+            lambda: self.json("get", "node", node)["status"]["allocatable"].get(GPU) == str(count),
+            60,
+        )
+        return node
+
+    def withdraw_gpus(self) -> None:
+        node = self.json("get", "nodes")["items"][0]["metadata"]["name"]
+        remove = json.dumps([{"op": "remove", "path": "/status/capacity/nvidia.com~1gpu"}])
+        self.kubectl("patch", "node", node, "--subresource=status", "--type=json", "-p", remove, check=False)
+
+    def unschedulable_for_gpus(self, namespace: str, pod: str) -> bool:
+        """POD is Pending because no node offers the GPUs it asks for (the scheduler says so)."""
+        conds = self.json("get", "pod", "-n", namespace, pod)["status"].get("conditions", [])
+        return any(
+            c["type"] == "PodScheduled" and c["status"] == "False" and GPU in c.get("message", "")
+            for c in conds
+        )
 
     def dump(self, dest: Path, namespaces: list[str]) -> Path:
         """Events, pod descriptions and container logs of NAMESPACES (plus kube-system) into DEST."""

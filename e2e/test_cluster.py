@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 
 from e2e.conftest import kind_sh
-from e2e.kube import Cluster, versions, wait_for
-
-GPU = "nvidia.com/gpu"
+from e2e.kube import GPU, Cluster, versions, wait_for
 
 
 def echo_deployment(name: str, image: str, replicas: int = 1) -> str:
@@ -157,36 +155,22 @@ def test_extended_gpu_resource_advertised_by_status_patch_lets_a_pod_schedule(
     site_a: Cluster, ns_a: str, echo_image: str
 ) -> None:
     load(site_a, echo_image)
-    node = site_a.json("get", "nodes")["items"][0]["metadata"]["name"]
     pod = client_pod("gpu", echo_image).replace(
         "      args:", f"      resources: {{limits: {{{GPU}: 1}}}}\n      args:"
     )
     site_a.apply(pod, ns_a)
-
-    def unschedulable() -> bool:
-        conds = site_a.json("get", "pod", "-n", ns_a, "gpu")["status"].get("conditions", [])
-        return any(
-            c["type"] == "PodScheduled" and c["status"] == "False" and GPU in c.get("message", "")
-            for c in conds
-        )
-
-    wait_for("the GPU pod to be unschedulable for lack of nvidia.com/gpu", unschedulable, 60)
-    patch = json.dumps({"status": {"capacity": {GPU: "1"}}})
+    wait_for(
+        "the GPU pod to be unschedulable for lack of nvidia.com/gpu",
+        lambda: site_a.unschedulable_for_gpus(ns_a, "gpu"),
+        60,
+    )
     try:
-        site_a.kubectl("patch", "node", node, "--subresource=status", "--type=merge", "-p", patch)
-        wait_for(
-            "the node to report allocatable nvidia.com/gpu",
-            lambda: site_a.json("get", "node", node)["status"]["allocatable"].get(GPU) == "1",
-            60,
-        )
+        node = site_a.advertise_gpus(1)
         wait_for("the GPU pod to run", lambda: site_a.pod_phase(ns_a, "gpu") == "Running", 120)
         assert site_a.json("get", "pod", "-n", ns_a, "gpu")["spec"]["nodeName"] == node
     finally:
         site_a.kubectl("delete", "pod", "-n", ns_a, "gpu", "--wait=true", check=False)
-        remove = json.dumps([{"op": "remove", "path": "/status/capacity/nvidia.com~1gpu"}])
-        site_a.kubectl(
-            "patch", "node", node, "--subresource=status", "--type=json", "-p", remove, check=False
-        )
+        site_a.withdraw_gpus()
 
 
 def test_nodeport_of_one_cluster_is_reachable_from_a_pod_of_the_other(

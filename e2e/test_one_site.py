@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from e2e.kube import Cluster, wait_for
+from e2e.kube import GPU, Cluster, wait_for
 from e2e.product import ModelServer, build_openai_client, chat_in_cluster, condition, llamanode, run_pod
-from e2e.test_operator import SMOL, get_ln, ready_with
-
-GPU = "nvidia.com/gpu"
+from e2e.test_operator import SMOL, children_left, get_ln, ready_with
 
 
 @pytest.fixture(scope="module")
@@ -74,28 +72,13 @@ def test_llamanode_serves_the_openai_sdk_in_cluster_scales_and_heals(
     assert answer["choices"][0]["message"]["content"] is not None
 
     kube.kubectl("delete", "llamanode", "-n", ns_a, "smol", "--wait=true", timeout=300)
-    wait_for(
-        "every child to be gone",
-        lambda: (
-            not kube.json(
-                "get",
-                "statefulsets,services,poddisruptionbudgets,pvc,pods",
-                "-n",
-                ns_a,
-                "-l",
-                "app.kubernetes.io/instance=smol",
-            )["items"]
-        ),
-        300,
-        2,
-    )
+    wait_for("every child to be gone", lambda: not children_left(kube, ns_a, "smol"), 300, 2)
 
 
 def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
     operator_a: Cluster, ns_a: str, model_server: ModelServer, product_images: dict[str, str]
 ) -> None:
     kube = operator_a
-    node = kube.json("get", "nodes")["items"][0]["metadata"]["name"]
     kube.apply(llamanode("gpu", model_server.model(SMOL), replicas=1, resources={"gpus": 1}), ns_a)
 
     def waiting() -> dict[str, Any] | None:
@@ -103,13 +86,7 @@ def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
         degraded = condition(obj, "Degraded")
         if degraded.get("reason") != "InsufficientCapacity":
             return None
-        pod = kube.json("get", "pod", "-n", ns_a, "gpu-0")
-        scheduled = [c for c in pod["status"].get("conditions", []) if c["type"] == "PodScheduled"]
-        return (
-            obj
-            if scheduled and scheduled[0]["status"] == "False" and GPU in scheduled[0]["message"]
-            else None
-        )
+        return obj if kube.unschedulable_for_gpus(ns_a, "gpu-0") else None
 
     obj = wait_for("the GPU LlamaNode to wait, unscheduled, with a clear condition", waiting, 180, 2)
     assert GPU in condition(obj, "Degraded")["message"]
@@ -119,15 +96,7 @@ def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
     assert {"name": "N_GPU_LAYERS", "value": "-1"} in container["env"]
 
     try:
-        kube.kubectl(
-            "patch",
-            "node",
-            node,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            json.dumps({"status": {"capacity": {GPU: "1"}}}),
-        )
+        kube.advertise_gpus(1)
         obj = wait_for(
             "the GPU LlamaNode to schedule and serve", lambda: ready_with(kube, ns_a, "gpu", 1), 420, 3
         )
@@ -138,5 +107,4 @@ def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
         assert answer["model"] == SMOL and answer["choices"][0]["message"]["content"]
     finally:
         kube.kubectl("delete", "llamanode", "-n", ns_a, "gpu", "--wait=true", timeout=300, check=False)
-        remove = json.dumps([{"op": "remove", "path": "/status/capacity/nvidia.com~1gpu"}])
-        kube.kubectl("patch", "node", node, "--subresource=status", "--type=json", "-p", remove, check=False)
+        kube.withdraw_gpus()

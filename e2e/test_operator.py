@@ -36,6 +36,15 @@ def owned_by(cluster: Cluster, ns: str, kinds: str, uid: str) -> list[str]:
     )
 
 
+def children_left(cluster: Cluster, ns: str, name: str) -> list[dict[str, Any]]:
+    """What still exists of LlamaNode NAME's children (by the instance label the operator sets)."""
+    kinds = "statefulsets,services,poddisruptionbudgets,pvc,pods"
+    items: list[dict[str, Any]] = cluster.json(
+        "get", kinds, "-n", ns, "-l", f"app.kubernetes.io/instance={name}"
+    )["items"]
+    return items
+
+
 def ready_with(cluster: Cluster, ns: str, name: str, replicas: int) -> dict[str, Any] | None:
     """The LlamaNode once REPLICAS are ready, its swarm shows them all and the status is current."""
     obj = get_ln(cluster, ns, name)
@@ -154,18 +163,7 @@ def test_llamanode_lifecycle_children_status_scaling_restart_and_deletion(
     # deleting the LlamaNode removes everything it owned, volumes included
     kube.kubectl("delete", "llamanode", "-n", ns_a, "smol", "--wait=true", timeout=300)
 
-    def gone() -> bool:
-        left = kube.json(
-            "get",
-            "statefulsets,services,poddisruptionbudgets,pvc,pods",
-            "-n",
-            ns_a,
-            "-l",
-            "app.kubernetes.io/instance=smol",
-        )["items"]
-        return not left
-
-    wait_for("every child of the LlamaNode to be gone", gone, 300, 2)
+    wait_for("every child of the LlamaNode to be gone", lambda: not children_left(kube, ns_a, "smol"), 300, 2)
 
 
 def test_impossible_specs_give_conditions_and_events_not_crash_loops(
