@@ -16,6 +16,14 @@ from llamanet_operator.names import (
 from llamanet_operator.spec import LlamaNodeSpec
 
 
+def _port(name: str, port: int, protocol: str, node_port: int | None = None) -> dict[str, Any]:
+    """A Service port targeting the container port of the same name; a fixed nodePort when given."""
+    out: dict[str, Any] = {"name": name, "port": port, "targetPort": name, "protocol": protocol}
+    if node_port is not None:
+        out["nodePort"] = node_port
+    return out
+
+
 def _service(owner: Owner, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -36,28 +44,20 @@ def headless_service(owner: Owner) -> dict[str, Any]:
         {
             "clusterIP": "None",
             "publishNotReadyAddresses": True,
-            "ports": [
-                {"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"},
-                {"name": "dht", "port": DHT_PORT, "targetPort": "dht", "protocol": "UDP"},
-            ],
+            "ports": [_port("http", HTTP_PORT, "TCP"), _port("dht", DHT_PORT, "UDP")],
         },
     )
 
 
 def client_service(owner: Owner, spec: LlamaNodeSpec) -> dict[str, Any]:
     """The OpenAI-compatible endpoint in the cluster: ``http://<name>.<ns>.svc:<port>/v1``."""
-    port: dict[str, Any] = {"name": "http", "port": spec.service.port, "targetPort": "http"}
-    port["protocol"] = "TCP"
-    if spec.service.node_port is not None:
-        port["nodePort"] = spec.service.node_port
+    port = _port("http", spec.service.port, "TCP", spec.service.node_port)
     return _service(owner, owner.name, {"type": spec.service.type, "ports": [port]})
 
 
 def dht_service(owner: Owner, spec: LlamaNodeSpec) -> dict[str, Any]:
     """The DHT (UDP) reachable from outside the cluster, for peers at other sites."""
-    port: dict[str, Any] = {"name": "dht", "port": DHT_PORT, "targetPort": "dht", "protocol": "UDP"}
-    if spec.swarm.dht_node_port is not None:
-        port["nodePort"] = spec.swarm.dht_node_port
+    port = _port("dht", DHT_PORT, "UDP", spec.swarm.dht_node_port)
     return _service(owner, dht_service_name(owner), {"type": spec.swarm.dht_service_type, "ports": [port]})
 
 
