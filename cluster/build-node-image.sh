@@ -9,24 +9,20 @@
 #      step 2 imported into its containerd (no unpack) and the result committed, as kind does.
 # Idempotent: the image carries a label with a hash of its inputs; an up-to-date image is kept.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-source "$here/versions.env"
-cache="${LLAMANET_CACHE:-$HOME/.cache/llamanet}/k8s"
-bin="$cache/$K8S_VERSION/bin"
-tools="$cache/tools"
+source "$(dirname "$0")/lib.sh"
 NODE_IMAGE="${NODE_IMAGE:-llamanet/kind-node:$K8S_VERSION}"
 
-key="$(cat "$here/versions.env" "$here/build-node-image.sh" "$root/images/kind-node/Dockerfile" \
-        $(find "$root/images/kind-node/files" -type f | sort) | sha256sum | cut -c1-16)"
+key="$(cat "$CLUSTER_DIR/versions.env" "$CLUSTER_DIR/lib.sh" "$CLUSTER_DIR/build-node-image.sh" \
+        "$ROOT/images/kind-node/Dockerfile" $(find "$ROOT/images/kind-node/files" -type f | sort) \
+        | sha256sum | cut -c1-16)"
 if [[ "$(docker image inspect -f '{{index .Config.Labels "llamanet.build-key"}}' "$NODE_IMAGE" 2>/dev/null)" == "$key" ]]; then
   echo "node image $NODE_IMAGE: up to date ($key)"
   exit 0
 fi
 total_start=$SECONDS
-"$here/build-k8s.sh"
-"$here/build-tools.sh"
-"$root/images/make-base.sh"
+"$CLUSTER_DIR/build-k8s.sh"
+"$CLUSTER_DIR/build-tools.sh"
+"$ROOT/images/make-base.sh"
 
 # -- 2. control-plane images -------------------------------------------------------------------------
 ctx="$(mktemp -d)"
@@ -44,17 +40,17 @@ static_image() {
 echo "==> control-plane images"
 images=()
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
-  static_image "registry.k8s.io/$c:$K8S_VERSION" "$bin/$c" "$c"; images+=("registry.k8s.io/$c:$K8S_VERSION")
+  static_image "registry.k8s.io/$c:$K8S_VERSION" "$K8S_BIN/$c" "$c"; images+=("registry.k8s.io/$c:$K8S_VERSION")
 done
-static_image "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" "$tools/etcd-$ETCD_VERSION" etcd
-static_image "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "$tools/coredns-$COREDNS_VERSION" coredns
-static_image "registry.k8s.io/pause:$PAUSE_VERSION" "$tools/pause-$PAUSE_VERSION" pause
+static_image "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" "$TOOLS/etcd-$ETCD_VERSION" etcd
+static_image "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" "$TOOLS/coredns-$COREDNS_VERSION" coredns
+static_image "registry.k8s.io/pause:$PAUSE_VERSION" "$TOOLS/pause-$PAUSE_VERSION" pause
 static_image "llamanet.local/local-path-provisioner:$LOCAL_PATH_VERSION" \
-  "$tools/local-path-provisioner-$LOCAL_PATH_VERSION" local-path-provisioner
+  "$TOOLS/local-path-provisioner-$LOCAL_PATH_VERSION" local-path-provisioner
 images+=("registry.k8s.io/etcd:$ETCD_IMAGE_TAG" "registry.k8s.io/coredns/coredns:$COREDNS_VERSION"
          "registry.k8s.io/pause:$PAUSE_VERSION" "llamanet.local/local-path-provisioner:$LOCAL_PATH_VERSION")
 # kube-proxy needs iptables/nftables and conntrack: Debian, like the upstream image's distroless base.
-mkdir -p "$ctx/img-kube-proxy"; cp "$bin/kube-proxy" "$ctx/img-kube-proxy/"
+mkdir -p "$ctx/img-kube-proxy"; cp "$K8S_BIN/kube-proxy" "$ctx/img-kube-proxy/"
 cat > "$ctx/img-kube-proxy/Dockerfile" <<'DOCKERFILE'
 FROM debian:bookworm-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -69,12 +65,11 @@ images+=("llamanet.local/local-path-helper:bookworm")
 
 # -- 3. the node -------------------------------------------------------------------------------------
 echo "==> node base image (images/kind-node/Dockerfile)"
-kind_dir="$(cd "$cache/$K8S_VERSION/src" && go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" \
-            | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+kind_dir="$(module_dir sigs.k8s.io/kind "$KIND_VERSION")"
 mkdir -p "$ctx/node/bin" "$ctx/node/kind-files"
 cp -r "$kind_dir/images/base/files/." "$ctx/node/kind-files/"
 chmod -R u+w "$ctx/node/kind-files"
-cp -r "$root/images/kind-node/files" "$ctx/node/llamanet-files"
+cp -r "$ROOT/images/kind-node/files" "$ctx/node/llamanet-files"
 # kind's units are for its own containerd build in /usr/local/bin; Debian's lives in /usr/bin.
 sed -i 's|/usr/local/bin/containerd|/usr/bin/containerd|' "$ctx/node/kind-files/etc/systemd/system/containerd.service"
 # restrict_oom_score_adj: lowering a process's oom_score_adj needs CAP_SYS_RESOURCE, which hosts like this
@@ -84,9 +79,9 @@ sed -i -e "s|sandbox_image = .*|sandbox_image = \"registry.k8s.io/pause:$PAUSE_V
   -e "s|restrict_oom_score_adj = false|restrict_oom_score_adj = true|" \
   "$ctx/node/kind-files/etc/containerd/config.toml"
 grep -q 'restrict_oom_score_adj = true' "$ctx/node/kind-files/etc/containerd/config.toml"
-cp "$bin/kubelet" "$bin/kubeadm" "$bin/kubectl" "$tools/crictl-$CRICTL_VERSION" "$ctx/node/bin/"
+cp "$K8S_BIN/kubelet" "$K8S_BIN/kubeadm" "$K8S_BIN/kubectl" "$TOOLS/crictl-$CRICTL_VERSION" "$ctx/node/bin/"
 mv "$ctx/node/bin/crictl-$CRICTL_VERSION" "$ctx/node/bin/crictl"
-cp "$root/images/kind-node/Dockerfile" "$ctx/node/"
+cp "$ROOT/images/kind-node/Dockerfile" "$ctx/node/"
 docker build -t llamanet/kind-node-base:"$K8S_VERSION" "$ctx/node" 2>&1 | sed -u 's/^/    /' | grep -v '^    ---> \|^    Removing' || true
 docker image inspect llamanet/kind-node-base:"$K8S_VERSION" >/dev/null
 

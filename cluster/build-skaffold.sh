@@ -2,9 +2,8 @@
 # Build skaffold from the Go module proxy (inside its own module, so its go.mod's `replace`s apply).
 # Output: $LLAMANET_CACHE/k8s/tools/skaffold-$SKAFFOLD_VERSION (skipped when already there).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/versions.env"
-out="${LLAMANET_CACHE:-$HOME/.cache/llamanet}/k8s/tools"
+source "$(dirname "$0")/lib.sh"
+out="$TOOLS"
 dest="$out/skaffold-$SKAFFOLD_VERSION"
 if [[ -x "$dest" ]]; then echo "skaffold $SKAFFOLD_VERSION: cached"; exit 0; fi
 mkdir -p "$out"
@@ -12,11 +11,9 @@ module=github.com/GoogleContainerTools/skaffold/v2
 echo "==> skaffold $SKAFFOLD_VERSION: fetching $module from the Go proxy  $(date +%T)"
 work="$(mktemp -d)"
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
-printf 'module llamanet.local/skaffoldfetch\n\ngo 1.25.0\n' > "$work/go.mod"
 # This machine's proxy answers the checksum database 404 for skaffold's own go.mod, so its zip is taken
 # unverified (GOSUMDB=off for this one download); every dependency is still pinned by skaffold's go.sum.
-dir="$(cd "$work" && GOSUMDB=off go mod download -json "$module@$SKAFFOLD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
-[[ -n "$dir" ]] || { echo "could not download $module@$SKAFFOLD_VERSION" >&2; exit 1; }
+dir="$(GOSUMDB=off module_dir "$module" "$SKAFFOLD_VERSION")"
 cp -r "$dir" "$work/src" && chmod -R u+w "$work/src"
 echo "==> go build skaffold (large: a few minutes on 2 cores)  $(date +%T)"
 start=$SECONDS

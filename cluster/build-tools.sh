@@ -4,10 +4,8 @@
 #   kind (sigs.k8s.io/kind) from the Go module proxy, and the pause container from Kubernetes' C source.
 # Output: $LLAMANET_CACHE/k8s/tools/<name>-<version> (skipped when already there).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/versions.env"
-cache="${LLAMANET_CACHE:-$HOME/.cache/llamanet}/k8s"
-out="$cache/tools"
+source "$(dirname "$0")/lib.sh"
+out="$TOOLS"
 mkdir -p "$out"
 
 # go_tool NAME VERSION MODULE PACKAGE [LDFLAGS]: build PACKAGE of MODULE@VERSION in a throwaway module.
@@ -38,8 +36,7 @@ go_tool local-path-provisioner "$LOCAL_PATH_VERSION" github.com/rancher/local-pa
 pause="$out/pause-$PAUSE_VERSION"
 if [[ ! -x "$pause" ]]; then
   echo "==> gcc pause $PAUSE_VERSION (Kubernetes build/pause/linux/pause.c)"
-  kdir="$(cd "$cache/$K8S_VERSION/src" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
-          | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  kdir="$(module_dir k8s.io/kubernetes "$K8S_VERSION")"
   gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-llamanet" -o "$pause.tmp" "$kdir/build/pause/linux/pause.c"
   strip "$pause.tmp"; mv "$pause.tmp" "$pause"
 fi

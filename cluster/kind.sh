@@ -1,37 +1,34 @@
 #!/usr/bin/env bash
 # Local Kubernetes clusters with kind, on the node image built from source here (no registry needed).
 #   cluster/kind.sh up [NAME]      build what is missing (cached), create cluster NAME (default llamanet),
-#                                   write its kubeconfig to $CLUSTER_DIR/NAME.kubeconfig, wait for Ready
+#                                   write its kubeconfig to $KUBECONFIG_DIR/NAME.kubeconfig, wait for Ready
 #   cluster/kind.sh down [NAME]    delete it
 #   cluster/kind.sh load NAME IMAGE...   load locally built Docker images into it (never pulled)
 #   cluster/kind.sh kubeconfig [NAME]    print the kubeconfig path
 # NODE_IMAGE=kindest/node:v1.35.x uses a public kind image instead (machines with a registry).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-source "$here/versions.env"
-cache="${LLAMANET_CACHE:-$HOME/.cache/llamanet}/k8s"
-CLUSTER_DIR="${CLUSTER_DIR:-$root/artifacts/clusters}"
-KIND="${KIND:-$cache/tools/kind-$KIND_VERSION}"
+source "$(dirname "$0")/lib.sh"
+KUBECONFIG_DIR="${KUBECONFIG_DIR:-$ROOT/artifacts/clusters}"
+KIND="${KIND:-$TOOLS/kind-$KIND_VERSION}"
 NODE_IMAGE="${NODE_IMAGE:-llamanet/kind-node:$K8S_VERSION}"
 cmd="${1:-up}"; name="${2:-llamanet}"
-kubeconfig="$CLUSTER_DIR/$name.kubeconfig"
+kubeconfig="$KUBECONFIG_DIR/$name.kubeconfig"
 
 ensure_built() {
-  "$root/scripts/docker-engine.sh"
+  "$ROOT/scripts/docker-engine.sh"
   if [[ "$NODE_IMAGE" == llamanet/kind-node:* ]]; then
-    "$here/build-node-image.sh"
+    "$CLUSTER_DIR/build-node-image.sh"
   elif ! docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
     docker pull "$NODE_IMAGE"
   fi
-  [[ -x "$KIND" ]] || "$here/build-tools.sh"
+  [[ -x "$KIND" ]] || "$CLUSTER_DIR/build-tools.sh"
 }
 
 case "$cmd" in
   up)
     ensure_built
-    mkdir -p "$CLUSTER_DIR"
-    kubectl="$cache/$K8S_VERSION/bin/kubectl"; [[ -x "$kubectl" ]] || kubectl=kubectl
+    mkdir -p "$KUBECONFIG_DIR"
+    kubectl="$K8S_BIN/kubectl"; [[ -x "$kubectl" ]] || kubectl=kubectl
     if "$KIND" get clusters 2>/dev/null | grep -qx "$name"; then
       # a cluster left from an earlier run is reused only if its node runs and its API answers
       # (after a reboot or an engine restart the node container is stopped: recreate it)
@@ -46,7 +43,7 @@ case "$cmd" in
     fi
     if ! "$KIND" get clusters 2>/dev/null | grep -qx "$name"; then
       start=$SECONDS
-      "$KIND" create cluster --name "$name" --image "$NODE_IMAGE" --config "$here/kind-config.yaml" \
+      "$KIND" create cluster --name "$name" --image "$NODE_IMAGE" --config "$CLUSTER_DIR/kind-config.yaml" \
         --kubeconfig "$kubeconfig" --wait 5m
       echo "cluster $name created in $(( SECONDS - start )) s"
     fi
