@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -178,10 +181,6 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def build_openai_client(node_image: str) -> str:
     """llamanet.local/openai-client:e2e: the node image plus the `openai` SDK (wheels fetched here)."""
-    import shutil
-    import sys
-    from importlib.metadata import version
-
     sdk = version("openai")
     wheels = CACHE / "wheels" / f"openai-{sdk}"
     if not (wheels / ".complete").exists():

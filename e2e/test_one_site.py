@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from e2e.conftest import kind_sh
 from e2e.kube import GPU, Cluster, wait_for
 from e2e.product import ModelServer, build_openai_client, chat_in_cluster, condition, llamanode, run_pod
 from e2e.test_operator import SMOL, children_left, get_ln, ready_with
@@ -18,8 +19,6 @@ from e2e.test_operator import SMOL, children_left, get_ln, ready_with
 
 @pytest.fixture(scope="module")
 def openai_client(operator_a: Cluster, product_images: dict[str, str]) -> str:
-    from e2e.conftest import kind_sh
-
     image = build_openai_client(product_images["node"])
     kind_sh("load", operator_a.name, image, timeout=900)
     return image
