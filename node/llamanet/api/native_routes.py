@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
 from llamanet.api.errors import from_exception
@@ -57,7 +57,10 @@ async def generate(body: GenerateRequest, request: Request) -> Response:
     if forwarded is not None:
         return forwarded
     _, gen = _submit(node, body)
-    result = await streaming.collect(request, gen, node.metrics)
+    results = await streaming.collect(request, [gen], node.metrics)
+    if results is None:
+        return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
+    result = results[0]
     assert result.finished is not None
     return JSONResponse({"text": result.text, **_summary(node, result.finished)})
 
@@ -70,11 +73,13 @@ async def generate_stream(body: GenerateRequest, request: Request) -> Response:
         return forwarded
     _, gen = _submit(node, body)
 
+    token = streaming.sse_template({"text": streaming.HOLE, "finished": False})
+
     async def body_iter() -> AsyncIterator[bytes]:
-        async for event in streaming.events(request, gen, node.metrics):
+        async for event in streaming.events(gen, node.metrics):
             if isinstance(event, TokenDelta):
                 if event.text:
-                    yield streaming.sse({"text": event.text, "finished": False})
+                    yield token(event.text)
             elif isinstance(event, Finished):
                 if event.text_tail:
                     yield streaming.sse({"text": event.text_tail, "finished": False})
@@ -82,7 +87,7 @@ async def generate_stream(body: GenerateRequest, request: Request) -> Response:
             else:
                 yield streaming.sse({**from_exception(event.error).body(), "finished": True})
 
-    return StreamingResponse(body_iter(), media_type="text/event-stream", headers=streaming.SSE_HEADERS)
+    return streaming.EventStreamResponse(body_iter())
 
 
 @router.get("/health")

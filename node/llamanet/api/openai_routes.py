@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
 from llamanet.api.errors import ApiError, from_exception
@@ -121,8 +120,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return _sse(_chat_chunks(request, node, gen, cid, created, include_usage))
-    result = await streaming.collect(request, gen, node.metrics)
+        return _sse(_chat_chunks(node, gen, cid, created, include_usage))
+    results = await streaming.collect(request, [gen], node.metrics)
+    if results is None:
+        return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
+    result = results[0]
     assert result.finished is not None
     logprobs = {"content": [_chat_logprob(lp) for lp in result.logprobs]} if body.logprobs else None
     return JSONResponse(
@@ -145,7 +147,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
 
 
 async def _chat_chunks(
-    request: Request, node: NodeState, gen: Generation, cid: str, created: int, include_usage: bool
+    node: NodeState, gen: Generation, cid: str, created: int, include_usage: bool
 ) -> AsyncIterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
         return streaming.sse(
@@ -158,15 +160,28 @@ async def _chat_chunks(
             }
         )
 
+    content = streaming.sse_template(
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": node.model_name,
+            "choices": [
+                {"index": 0, "delta": {"content": streaming.HOLE}, "logprobs": None, "finish_reason": None}
+            ],
+        }
+    )
     role_sent = False  # sent with the first token, so nothing reaches a forwarding node before it
-    async for event in streaming.events(request, gen, node.metrics):
+    async for event in streaming.events(gen, node.metrics):
         if not role_sent:
             role_sent = True
             yield chunk({"role": "assistant", "content": ""})
         if isinstance(event, TokenDelta):
-            lp = {"content": [_chat_logprob(event.logprob)]} if event.logprob else None
-            if event.text or lp:
+            if event.logprob:
+                lp = {"content": [_chat_logprob(event.logprob)]}
                 yield chunk({"content": event.text}, logprobs=lp)
+            elif event.text:
+                yield content(event.text)
         elif isinstance(event, Finished):
             if event.text_tail:
                 yield chunk({"content": event.text_tail})
@@ -219,12 +234,10 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     echo: Callable[[int], str] = (lambda i: prompts[i]) if body.echo else (lambda i: "")
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return _sse(_completion_chunks(request, node, gens, cid, created, include_usage, echo))
-    try:
-        results = await asyncio.gather(*(streaming.collect(request, g, node.metrics) for g in gens))
-    finally:
-        for g in gens:
-            g.cancel()
+        return _sse(_completion_chunks(node, gens, cid, created, include_usage, echo))
+    results = await streaming.collect(request, gens, node.metrics)
+    if results is None:
+        return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
     choices = []
     for i, res in enumerate(results):
         assert res.finished is not None
@@ -250,7 +263,6 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
 
 
 async def _completion_chunks(
-    request: Request,
     node: NodeState,
     gens: list[Generation],
     cid: str,
@@ -274,11 +286,23 @@ async def _completion_chunks(
         for i, gen in enumerate(gens):
             if echo(i):
                 yield chunk(i, echo(i))
-            async for event in streaming.events(request, gen, node.metrics):
+            text = streaming.sse_template(
+                {
+                    "id": cid,
+                    "object": "text_completion",
+                    "created": created,
+                    "model": node.model_name,
+                    "choices": [
+                        {"index": i, "text": streaming.HOLE, "logprobs": None, "finish_reason": None}
+                    ],
+                }
+            )
+            async for event in streaming.events(gen, node.metrics):
                 if isinstance(event, TokenDelta):
-                    lp = _completion_logprobs([event.logprob]) if event.logprob else None
-                    if event.text or lp:
-                        yield chunk(i, event.text, logprobs=lp)
+                    if event.logprob:
+                        yield chunk(i, event.text, logprobs=_completion_logprobs([event.logprob]))
+                    elif event.text:
+                        yield text(event.text)
                 elif isinstance(event, Finished):
                     finished.append(event)
                     yield chunk(i, event.text_tail, event.finish_reason)
@@ -302,5 +326,5 @@ async def _completion_chunks(
             g.cancel()
 
 
-def _sse(chunks: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(chunks, media_type="text/event-stream", headers=streaming.SSE_HEADERS)
+def _sse(chunks: AsyncIterator[bytes]) -> streaming.EventStreamResponse:
+    return streaming.EventStreamResponse(chunks)

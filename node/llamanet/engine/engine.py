@@ -18,10 +18,10 @@ from pathlib import Path
 from llamanet.engine.chat import ChatTemplate, choose_template
 from llamanet.engine.errors import InvalidRequestError
 from llamanet.engine.events import Event, Failed, Finished
-from llamanet.engine.outbox import Outbox
+from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime, RuntimeConfig
-from llamanet.engine.sampler import build_sampler
+from llamanet.engine.sampler import build_sampler, greedy_bias
 from llamanet.engine.scheduler import Job, Scheduler
 from llamanet.engine.stats import EngineStats
 from llamanet.models.gguf import GGUFInfo, read_gguf
@@ -45,10 +45,10 @@ class ModelInfo:
 class Generation:
     """A submitted request: iterate it for events; it ends with ``Finished`` or ``Failed``."""
 
-    def __init__(self, scheduler: Scheduler, job: Job, queue: asyncio.Queue[Event]) -> None:
+    def __init__(self, scheduler: Scheduler, job: Job) -> None:
         self._scheduler = scheduler
         self._job = job
-        self._queue = queue
+        self._channel = job.channel
         self.done = False
 
     def cancel(self) -> None:
@@ -56,16 +56,9 @@ class Generation:
             self.done = True
             self._scheduler.cancel(self._job)
 
-    async def next(self, timeout: float | None = None) -> Event | None:
-        """The next event, or None if ``timeout`` seconds pass without one."""
-        try:
-            event = self._queue.get_nowait()
-        except asyncio.QueueEmpty:
-            try:
-                async with asyncio.timeout(timeout):  # no task per call, unlike wait_for
-                    event = await self._queue.get()
-            except TimeoutError:
-                return None
+    async def next(self) -> Event:
+        """The next event; after ``Finished`` or ``Failed`` there are none (``done`` is set)."""
+        event = await self._channel.get()
         if isinstance(event, Finished | Failed):
             self.done = True
         return event
@@ -73,9 +66,7 @@ class Generation:
     async def __aiter__(self) -> AsyncIterator[Event]:
         try:
             while not self.done:
-                event = await self.next()
-                if event is not None:
-                    yield event
+                yield await self.next()
         finally:
             self.cancel()
 
@@ -178,14 +169,19 @@ class Engine:
         outbox = self._outboxes.get(loop)
         if outbox is None:
             outbox = self._outboxes[loop] = Outbox(loop)
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        job = Job(request=request, sampler=sampler, queue=queue, outbox=outbox)
+        job = Job(
+            request=request,
+            sampler=sampler,
+            greedy=greedy_bias(request.sampling, request.grammar),
+            channel=EventChannel(),
+            outbox=outbox,
+        )
         try:
             self.scheduler.submit(job)
         except BaseException:
             sampler.close()
             raise
-        return Generation(self.scheduler, job, queue)
+        return Generation(self.scheduler, job)
 
     def stats(self) -> EngineStats:
         return self.scheduler.stats()

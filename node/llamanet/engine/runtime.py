@@ -2,6 +2,10 @@
 
 The context holds ``n_parallel`` sequences, each with its own ``n_ctx`` cells (``kv_unified`` off),
 exactly as ``llama-server -np N`` lays them out.
+
+Between two ``llama_decode`` calls the decode thread avoids GIL-releasing calls (see ``gil_calls``):
+token texts and end-of-generation flags come from tables filled on first use, greedy picks read the
+logits directly, and sampling without a grammar keeps the GIL.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 from llama_cpp import _internals
 
-from llamanet.engine import llama_log
+from llamanet.engine import gil_calls, llama_log
 from llamanet.engine.errors import ModelLoadError
+from llamanet.engine.sampler import GreedyBias
 
 log = logging.getLogger(__name__)
 _backend_ready = False
@@ -67,6 +72,9 @@ class Runtime:
         self.n_ctx_slot = int(llama_cpp.llama_n_ctx_seq(self.ctx))
         self.batch = llama_cpp.llama_batch_init(config.n_batch, 0, 1)
         self._piece = ctypes.create_string_buffer(256)
+        self._row_type = ctypes.POINTER(ctypes.c_float * self.n_vocab)
+        self._pieces: dict[int, bytes] = {}
+        self._ends: dict[int, bool] = {}
 
     # --- tokens ----------------------------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool, special: bool = True) -> list[int]:
@@ -74,8 +82,12 @@ class Runtime:
         return tokens
 
     def piece(self, token: int) -> bytes:
-        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
-        return self._piece.raw[:n] if n > 0 else b""
+        """The token's text as bytes (possibly part of a UTF-8 sequence); remembered after first use."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
+            piece = self._pieces[token] = self._piece.raw[:n] if n > 0 else b""
+        return piece
 
     def token_text(self, token: int) -> str:
         return self.piece(token).decode("utf-8", errors="replace")
@@ -87,9 +99,12 @@ class Runtime:
 
     def ends_generation(self, token: int) -> bool:
         """End-of-generation tokens, and control tokens (``<|im_start|>``...): text never contains them."""
-        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token)) or bool(
-            llama_cpp.llama_vocab_is_control(self.vocab, token)
-        )
+        ends = self._ends.get(token)
+        if ends is None:
+            ends = self._ends[token] = bool(llama_cpp.llama_vocab_is_eog(self.vocab, token)) or bool(
+                llama_cpp.llama_vocab_is_control(self.vocab, token)
+            )
+        return ends
 
     @property
     def add_bos(self) -> bool:
@@ -108,9 +123,36 @@ class Runtime:
         self.batch.n_tokens = n_tokens
         return int(llama_cpp.llama_decode(self.ctx, self.batch))
 
+    def sample(self, sampler: _internals.LlamaSampler, i: int, *, hold_gil: bool) -> int:
+        """Sample the token for batch row ``i``; ``hold_gil`` for samplers known to be quick."""
+        if hold_gil:
+            return int(gil_calls.sampler_sample(sampler.sampler, self.ctx, i))
+        return int(llama_cpp.llama_sampler_sample(sampler.sampler, self.ctx, i))
+
+    def pick_greedy(self, i: int, bias: GreedyBias) -> int:
+        """The highest-logit token of batch row ``i`` after ``bias``: what a bias+greedy chain picks.
+
+        Ties go to the lowest token id, as in llama.cpp's greedy sampler; the bias is added in float32,
+        as its logit-bias sampler does. The biased entries are changed in place and put back, which
+        saves copying the whole row.
+        """
+        row = self._logits(i)
+        if not bias.tokens.size:
+            return int(row.argmax())
+        saved = row[bias.tokens]
+        row[bias.tokens] = saved + bias.values
+        try:
+            return int(row.argmax())
+        finally:
+            row[bias.tokens] = saved
+
     def logits_row(self, i: int) -> npt.NDArray[np.float32]:
-        ptr = llama_cpp.llama_get_logits_ith(self.ctx, i)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+        return self._logits(i).copy()
+
+    def _logits(self, i: int) -> npt.NDArray[np.float32]:
+        """A view (no copy) of batch row ``i``'s logits, valid until the next decode."""
+        row = ctypes.cast(gil_calls.get_logits_ith(self.ctx, i), self._row_type).contents
+        return np.ctypeslib.as_array(row)
 
     def seq_trim(self, seq: int, keep: int) -> bool:
         """Drop a sequence's cells from position ``keep`` on; False if the cache cannot do partial removal."""

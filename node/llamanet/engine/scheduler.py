@@ -8,7 +8,6 @@ slot's last one (a chat's next turn) skips re-processing it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -16,15 +15,15 @@ import weakref
 from collections import deque
 from dataclasses import dataclass, field
 
-import llama_cpp
 from llama_cpp import _internals
 
 from llamanet.engine.errors import EngineClosedError, EngineError, QueueFullError
 from llamanet.engine.events import Event, Failed, Finished, FinishReason, TokenDelta, TokenLogprob
 from llamanet.engine.logprobs import token_logprobs
-from llamanet.engine.outbox import Outbox
+from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime
+from llamanet.engine.sampler import GreedyBias
 from llamanet.engine.stats import EngineStats, ThroughputMeter
 from llamanet.engine.textstream import TextStream
 
@@ -44,7 +43,8 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 class Job:
     request: GenerationRequest
     sampler: _internals.LlamaSampler
-    queue: asyncio.Queue[Event]
+    greedy: GreedyBias | None  # set: pick the argmax of the biased logits instead of sampling
+    channel: EventChannel
     outbox: Outbox
     cancelled: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.perf_counter)
@@ -61,7 +61,7 @@ class Job:
 
     def emit(self, event: Event) -> None:
         """Queue an event for the job's consumer; delivered when the scheduler flushes the outbox."""
-        self.outbox.put(self.queue, event)
+        self.outbox.put(self.channel, event)
 
 
 @dataclass(eq=False)
@@ -245,7 +245,10 @@ class Scheduler:
         rt = self.rt
         job = slot.job
         assert job is not None
-        token = int(llama_cpp.llama_sampler_sample(job.sampler.sampler, rt.ctx, idx))
+        if job.greedy is not None:
+            token = rt.pick_greedy(idx, job.greedy)
+        else:
+            token = rt.sample(job.sampler, idx, hold_gil=job.request.grammar is None)
         if job.first_token_at is None:
             job.first_token_at = time.perf_counter()
         if rt.ends_generation(token):
