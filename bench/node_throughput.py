@@ -3,9 +3,12 @@
 Same model, prompt, max_tokens, threads and greedy sampling for all; every stream is forced to the same
 length (the end-of-generation tokens are banned with logit_bias), so tokens/s compare like for like.
 Measures single-stream decode tokens/s and time to first token, then 1, 4 and 8 concurrent streams
-(aggregate tokens/s, requests completed). Baselines are measured in the same run.
+(aggregate tokens/s, requests completed). Baselines are measured in the same run: for each level all
+servers run at once and take turns, round by round, and the tables report medians over the rounds
+(this VM's speed drifts by several percent within minutes, which a one-shot comparison would read as a
+difference between servers).
 
-    python bench/node_throughput.py --model smollm2-135m [--llama-server PATH] [--out docs/...md]
+    python bench/node_throughput.py --model smollm2-135m [--llama-server PATH] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,7 +202,8 @@ def main() -> int:
     ap.add_argument("--llama-server", default=None, help="llama-server binary (bench/build_llama_server.sh)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--max-tokens", type=int, default=128)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="single-stream runs per server (median)")
+    ap.add_argument("--rounds", type=int, default=5, help="concurrent rounds per server and level (median)")
     ap.add_argument("--concurrency", default="1,4,8")
     ap.add_argument("--ban", default=None, help="JSON logit_bias banning end-of-generation tokens")
     args = ap.parse_args()
@@ -215,6 +219,7 @@ def main() -> int:
     levels = [int(x) for x in args.concurrency.split(",")]
     single_rows: dict[str, StreamResult] = {}
     conc_rows: dict[tuple[str, int], tuple[float, int, list[float]]] = {}
+    conc_rounds: dict[tuple[str, int], list[float]] = {}
 
     def ours(n_parallel: int) -> tuple[list[str], int]:
         port = free_port()
@@ -238,6 +243,8 @@ def main() -> int:
                 str(args.threads),
                 "--log-level",
                 "WARNING",
+                "--dht-port",
+                str(free_port()),
             ],
             port,
         )
@@ -296,17 +303,34 @@ def main() -> int:
         servers.append(("llama-cpp-python server", lcp_server))  # pip install '.[bench]'
     else:
         print("llama-cpp-python's server skipped: pip install '.[bench]' to include it", file=sys.stderr)
-    for label, make in servers:
-        for n in levels:
-            cmd, port = make(n)
-            env = {"LD_LIBRARY_PATH": str(Path(cmd[0]).parent)} if label == "llama-server" else None
-            ready = "/v1/models" if label == "llama-cpp-python server" else "/health"
-            with server(cmd, port, env, ready) as url:
-                if n == 1:
-                    single_rows[label] = single(url, args.max_tokens, ban, args.runs)
+    for n in levels:
+        # every server of this level runs at once and they take turns, round by round, so a slow
+        # spell of the machine hits all of them alike; one loaded at a time, the others idle
+        with ExitStack() as stack:
+            urls = {}
+            for label, make in servers:
+                cmd, port = make(n)
+                env = {"LD_LIBRARY_PATH": str(Path(cmd[0]).parent)} if label == "llama-server" else None
+                ready = "/v1/models" if label == "llama-cpp-python server" else "/health"
+                urls[label] = stack.enter_context(server(cmd, port, env, ready))
+            for url in urls.values():
                 asyncio.run(concurrent(url, n, 16, ban))  # warm-up
-                conc_rows[(label, n)] = asyncio.run(concurrent(url, n, args.max_tokens, ban))
-            print(f"{label} n={n}: {conc_rows[(label, n)][0]:.1f} tok/s aggregate", file=sys.stderr)
+            if n == 1:
+                for label, url in urls.items():
+                    single_rows[label] = single(url, args.max_tokens, ban, args.runs)
+            rounds: dict[str, list[tuple[float, int, list[float]]]] = {label: [] for label in urls}
+            for r in range(args.rounds):
+                for label, url in urls.items():
+                    rounds[label].append(asyncio.run(concurrent(url, n, args.max_tokens, ban)))
+                summary = ", ".join(f"{label} {rs[-1][0]:.1f}" for label, rs in rounds.items())
+                print(f"n={n} round {r + 1}/{args.rounds}: {summary} tok/s", file=sys.stderr)
+            for label, rs in rounds.items():
+                conc_rows[(label, n)] = (
+                    statistics.median(x[0] for x in rs),
+                    min(x[1] for x in rs),
+                    [t for x in rs for t in x[2]],
+                )
+                conc_rounds[(label, n)] = [x[0] for x in rs]
     # our engine first: a llama-cpp-python Llama alive in the same process slows what runs after it
     engine_rows = {n: engine_in_process(path, args.threads, n, args.max_tokens, ban) for n in levels}
     single_rows["llama-cpp-python in-process"] = in_process(
@@ -322,20 +346,30 @@ def main() -> int:
     for label, r in single_rows.items():
         ratio = f"{r.decode_tps / base.decode_tps:.2f}x" if base else "n/a"
         print(f"| {label} | {r.decode_tps:.1f} | {r.ttft * 1000:.0f} | {ratio} |")
-    print(f"\n### {name}: concurrent streams ({args.max_tokens} tokens each)\n")
-    print("| server | streams | aggregate tok/s | completed | TTFT p50 ms | TTFT p95 ms | vs llama-server |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"\n### {name}: concurrent streams ({args.max_tokens} tokens each, median of {args.rounds} rounds)\n"
+    )
+    print(
+        "| server | streams | aggregate tok/s | completed | TTFT p50 ms | TTFT p95 ms | vs llama-server "
+        "| per round |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for (label, n), (tps, done, ttfts) in conc_rows.items():
         b = conc_rows.get(("llama-server", n))
         ratio = f"{tps / b[0]:.2f}x" if b else "n/a"
+        theirs_rounds = conc_rounds.get(("llama-server", n))
+        spread = "-"
+        if theirs_rounds:
+            per_round = [a / t for a, t in zip(conc_rounds[(label, n)], theirs_rounds, strict=True)]
+            spread = f"{min(per_round):.2f}-{max(per_round):.2f}x"
         print(
             f"| {label} | {n} | {tps:.1f} | {done}/{n} | {pct(ttfts, 0.5) * 1000:.0f} | "
-            f"{pct(ttfts, 0.95) * 1000:.0f} | {ratio} |"
+            f"{pct(ttfts, 0.95) * 1000:.0f} | {ratio} | {spread} |"
         )
     for n, tps in engine_rows.items():
         b = conc_rows.get(("llama-server", n))
         ratio = f"{tps / b[0]:.2f}x" if b else "n/a"
-        print(f"| llamanet engine in-process (no HTTP) | {n} | {tps:.1f} | {n}/{n} | - | - | {ratio} |")
+        print(f"| llamanet engine in-process (no HTTP) | {n} | {tps:.1f} | {n}/{n} | - | - | {ratio} | - |")
     return 0
 
 

@@ -21,7 +21,7 @@ from llamanet.engine.events import Event, Failed, Finished
 from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime, RuntimeConfig
-from llamanet.engine.sampler import build_sampler, greedy_bias
+from llamanet.engine.sampler import build_sampler
 from llamanet.engine.scheduler import Job, Scheduler
 from llamanet.engine.stats import EngineStats
 from llamanet.models.gguf import GGUFInfo, read_gguf
@@ -172,7 +172,6 @@ class Engine:
         job = Job(
             request=request,
             sampler=sampler,
-            greedy=greedy_bias(request.sampling, request.grammar),
             channel=EventChannel(),
             outbox=outbox,
         )

@@ -1,35 +1,39 @@
-"""Short llama.cpp functions bound so that calling them keeps the GIL (``ctypes.PyDLL``).
+"""llama.cpp's functions bound so that calling them keeps the GIL (``ctypes.PyDLL``): ``held.<name>``.
 
 llama-cpp-python binds every function through ``ctypes.CDLL``, which releases the GIL around each call
 and takes it back afterwards. For a call of a few microseconds that hand-over is the expensive part:
-if the event loop thread grabs the GIL meanwhile, the decode thread waits until the loop blocks or the
-switch interval ends, and llama.cpp's worker threads wait with it. The decode thread uses these
-bindings between two ``llama_decode`` calls; ``llama_decode`` itself keeps releasing the GIL.
-Where the library handle cannot be found, the ordinary bindings are used.
+whichever other thread grabs the GIL meanwhile keeps it until it blocks or the switch interval ends.
+On the decode thread that stalls llama.cpp's workers; on the event loop it delays every request.
+So short calls (tokenizing a prompt, building and freeing sampler chains, sampling, reading logits)
+go through ``held``; ``llama_decode`` and grammar parsing keep releasing the GIL. ``held`` takes each
+function's signature from llama-cpp-python's own binding; if the library handle cannot be found, it
+falls back to those bindings.
 """
 
 from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import llama_cpp
 
 
-def _bind(name: str, argtypes: list[Any], restype: Any) -> Callable[..., Any]:
-    lib = getattr(getattr(llama_cpp, "llama_cpp", None), "_lib", None)
-    if lib is None:
-        return cast(Callable[..., Any], getattr(llama_cpp, name))
-    fn = getattr(ctypes.PyDLL(lib._name, handle=lib._handle), name)
-    fn.argtypes = argtypes
-    fn.restype = restype
-    return cast(Callable[..., Any], fn)
+class _GilHolding:
+    def __init__(self) -> None:
+        self._lib = getattr(getattr(llama_cpp, "llama_cpp", None), "_lib", None)
+        self._py = None if self._lib is None else ctypes.PyDLL(self._lib._name, handle=self._lib._handle)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if self._py is None or self._lib is None:
+            fn: Callable[..., Any] = getattr(llama_cpp, name)
+        else:
+            source = getattr(self._lib, name)
+            bound = getattr(self._py, name)
+            bound.argtypes, bound.restype = source.argtypes, source.restype
+            fn = bound
+        setattr(self, name, fn)  # looked up once
+        return fn
 
 
-sampler_sample = _bind(
-    "llama_sampler_sample", [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32], ctypes.c_int32
-)
-get_logits_ith = _bind(
-    "llama_get_logits_ith", [ctypes.c_void_p, ctypes.c_int32], ctypes.POINTER(ctypes.c_float)
-)
+held: Any = _GilHolding()

@@ -20,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 from llama_cpp import _internals
 
-from llamanet.engine import gil_calls, llama_log
+from llamanet.engine import llama_log
 from llamanet.engine.errors import ModelLoadError
-from llamanet.engine.sampler import GreedyBias
+from llamanet.engine.gil_calls import held
+from llamanet.engine.sampler import Greedy, SamplerChain
 
 log = logging.getLogger(__name__)
 _backend_ready = False
@@ -78,8 +79,16 @@ class Runtime:
 
     # --- tokens ----------------------------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool, special: bool = True) -> list[int]:
-        tokens: list[int] = self.model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
-        return tokens
+        data = text.encode("utf-8")
+        room = len(data) + 8  # about one token per byte at most, plus BOS, EOS and a dummy prefix
+        while True:
+            tokens = (llama_cpp.llama_token * room)()
+            n = held.llama_tokenize(self.vocab, data, len(data), tokens, room, add_bos, special)
+            if n >= 0:
+                return tokens[:n]
+            if -n <= room:
+                raise ValueError(f"llama.cpp could not tokenize {len(data)} bytes ({n})")
+            room = -n  # llama.cpp says how many tokens it needs
 
     def piece(self, token: int) -> bytes:
         """The token's text as bytes (possibly part of a UTF-8 sequence); remembered after first use."""
@@ -123,13 +132,13 @@ class Runtime:
         self.batch.n_tokens = n_tokens
         return int(llama_cpp.llama_decode(self.ctx, self.batch))
 
-    def sample(self, sampler: _internals.LlamaSampler, i: int, *, hold_gil: bool) -> int:
-        """Sample the token for batch row ``i``; ``hold_gil`` for samplers known to be quick."""
+    def sample(self, chain: SamplerChain, i: int, *, hold_gil: bool) -> int:
+        """Sample the token for batch row ``i``; ``hold_gil`` for chains known to be quick."""
         if hold_gil:
-            return int(gil_calls.sampler_sample(sampler.sampler, self.ctx, i))
-        return int(llama_cpp.llama_sampler_sample(sampler.sampler, self.ctx, i))
+            return int(held.llama_sampler_sample(chain.sampler, self.ctx, i))
+        return int(llama_cpp.llama_sampler_sample(chain.sampler, self.ctx, i))
 
-    def pick_greedy(self, i: int, bias: GreedyBias) -> int:
+    def pick_greedy(self, i: int, bias: Greedy) -> int:
         """The highest-logit token of batch row ``i`` after ``bias``: what a bias+greedy chain picks.
 
         Ties go to the lowest token id, as in llama.cpp's greedy sampler; the bias is added in float32,
@@ -151,7 +160,7 @@ class Runtime:
 
     def _logits(self, i: int) -> npt.NDArray[np.float32]:
         """A view (no copy) of batch row ``i``'s logits, valid until the next decode."""
-        row = ctypes.cast(gil_calls.get_logits_ith(self.ctx, i), self._row_type).contents
+        row = ctypes.cast(held.llama_get_logits_ith(self.ctx, i), self._row_type).contents
         return np.ctypeslib.as_array(row)
 
     def seq_trim(self, seq: int, keep: int) -> bool:

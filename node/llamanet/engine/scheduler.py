@@ -15,15 +15,13 @@ import weakref
 from collections import deque
 from dataclasses import dataclass, field
 
-from llama_cpp import _internals
-
 from llamanet.engine.errors import EngineClosedError, EngineError, QueueFullError
 from llamanet.engine.events import Event, Failed, Finished, FinishReason, TokenDelta, TokenLogprob
 from llamanet.engine.logprobs import token_logprobs
 from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime
-from llamanet.engine.sampler import GreedyBias
+from llamanet.engine.sampler import Greedy, Sampler
 from llamanet.engine.stats import EngineStats, ThroughputMeter
 from llamanet.engine.textstream import TextStream
 
@@ -42,8 +40,7 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 @dataclass(eq=False)
 class Job:
     request: GenerationRequest
-    sampler: _internals.LlamaSampler
-    greedy: GreedyBias | None  # set: pick the argmax of the biased logits instead of sampling
+    sampler: Sampler
     channel: EventChannel
     outbox: Outbox
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -245,8 +242,8 @@ class Scheduler:
         rt = self.rt
         job = slot.job
         assert job is not None
-        if job.greedy is not None:
-            token = rt.pick_greedy(idx, job.greedy)
+        if isinstance(job.sampler, Greedy):
+            token = rt.pick_greedy(idx, job.sampler)
         else:
             token = rt.sample(job.sampler, idx, hold_gil=job.request.grammar is None)
         if job.first_token_at is None:
