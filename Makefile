@@ -106,6 +106,7 @@ bench: venv models
 	@ls=$$(PYTHON=$(BIN)/python bench/build_llama_server.sh) && \
 	  $(BIN)/python bench/node_throughput.py --model smollm2-135m --llama-server "$$ls" && \
 	  $(BIN)/python bench/node_throughput.py --model gemma3-270m --llama-server "$$ls"
+	$(BIN)/python bench/loop_cpu.py --model smollm2-135m
 	$(BIN)/python bench/routing_overhead.py
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
 
