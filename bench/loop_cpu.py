@@ -19,13 +19,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.nodeproc import free_port
 
-from bench.node_throughput import concurrent, server
+from bench.node_throughput import EOG_BANS, concurrent, node_command, server
 from llamanet.models.cache import ModelCache
 from llamanet.settings import Settings
-
-BANS = {"smollm2-135m": {"2": -100.0, "0": -100.0}, "gemma3-270m": {"1": -100.0, "106": -100.0}}
 
 
 def thread_cpu(pid: int) -> dict[int, float]:
@@ -51,30 +48,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
     path, name = ModelCache(Settings().models_dir).resolve(args.model)
-    ban = BANS.get(name, {})
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "llamanet",
-        "node",
-        "--model-path",
-        str(path),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dht-port",
-        str(free_port()),
-        "--n-ctx",
-        "1024",
-        "--n-parallel",
-        str(args.streams),
-        "--n-threads",
-        str(args.threads),
-        "--log-level",
-        "WARNING",
-    ]
+    ban = EOG_BANS.get(name, {})
+    cmd, port = node_command(path, args.streams, args.threads)
     with server(cmd, port) as url:
         pid = next(
             int(p)

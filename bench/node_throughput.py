@@ -39,6 +39,8 @@ from llamanet.settings import Settings
 # a fresh connection per request for every server: llama-server (cpp-httplib) closes kept-alive
 # connections after a few requests, which a reused connection sees as a failure
 NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
+# end-of-generation tokens of the cached models, banned so every stream runs to max_tokens
+EOG_BANS = {"smollm2-135m": {"2": -100.0, "0": -100.0}, "gemma3-270m": {"1": -100.0, "106": -100.0}}
 PROMPT = "Write a detailed essay about the history of the printing press and its effect on Europe."
 
 
@@ -94,6 +96,15 @@ async def concurrent(
     answered = [r for r in results if isinstance(r, StreamResult)]
     completed = sum(1 for r in answered if r.tokens >= max_tokens)  # streams not cut off
     return sum(r.tokens for r in answered) / wall, completed, [r.ttft for r in answered] or [wall]
+
+
+def node_command(model: Path, n_parallel: int, threads: int) -> tuple[list[str], int]:
+    """A ``llamanet node`` command line with ``n_parallel`` slots of 1024 tokens, and its HTTP port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "llamanet", "node", "--model-path", str(model), "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--dht-port", str(free_port()), "--n-ctx", "1024"]
+    cmd += ["--n-parallel", str(n_parallel), "--n-threads", str(threads), "--log-level", "WARNING"]
+    return cmd, port
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180, path: str = "/health") -> None:
@@ -209,45 +220,14 @@ def main() -> int:
     args = ap.parse_args()
 
     path, name = ModelCache(Settings().models_dir).resolve(args.model)
-    ban = (
-        json.loads(args.ban)
-        if args.ban
-        else {"smollm2-135m": {"2": -100.0, "0": -100.0}, "gemma3-270m": {"1": -100.0, "106": -100.0}}.get(
-            name, {}
-        )
-    )
+    ban = json.loads(args.ban) if args.ban else EOG_BANS.get(name, {})
     levels = [int(x) for x in args.concurrency.split(",")]
     single_rows: dict[str, StreamResult] = {}
     conc_rows: dict[tuple[str, int], tuple[float, int, list[float]]] = {}
     conc_rounds: dict[tuple[str, int], list[float]] = {}
 
     def ours(n_parallel: int) -> tuple[list[str], int]:
-        port = free_port()
-        return (
-            [
-                sys.executable,
-                "-m",
-                "llamanet",
-                "node",
-                "--model-path",
-                str(path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n-ctx",
-                "1024",
-                "--n-parallel",
-                str(n_parallel),
-                "--n-threads",
-                str(args.threads),
-                "--log-level",
-                "WARNING",
-                "--dht-port",
-                str(free_port()),
-            ],
-            port,
-        )
+        return node_command(path, n_parallel, args.threads)
 
     def theirs(n_parallel: int) -> tuple[list[str], int]:
         port = free_port()

@@ -47,7 +47,7 @@ class SamplingFields(_Body):
         if len(v) > 1024:
             raise ValueError("at most 1024 logit_bias entries")
         for key, bias in v.items():
-            if not key.isdigit():
+            if not (key.isascii() and key.isdigit()):
                 raise ValueError(f"logit_bias keys are token ids, got {key!r}")
             if not -100.0 <= bias <= 100.0:
                 raise ValueError("logit_bias values must be within -100..100")

@@ -71,3 +71,10 @@ def test_completion_prompt_limits() -> None:
     with pytest.raises(ValidationError):
         CompletionRequest.model_validate({"prompt": [""]})
     assert CompletionRequest.model_validate({"prompt": ["a", "b"]}).max_tokens == 16
+
+
+def test_logit_bias_keys_must_be_ascii_token_ids() -> None:
+    for key in ("²", "٣", "-1", "1.5", "x"):
+        with pytest.raises(ValidationError, match="token ids"):
+            CompletionRequest(prompt="x", logit_bias={key: 1.0})
+    assert CompletionRequest(prompt="x", logit_bias={"42": 1.0}).logit_bias == {"42": 1.0}
