@@ -149,28 +149,19 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
 async def _chat_chunks(
     node: NodeState, gen: Generation, cid: str, created: int, include_usage: bool
 ) -> AsyncIterator[bytes]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
-        return streaming.sse(
-            {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": node.model_name,
-                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
-            }
-        )
-
-    content = streaming.sse_template(
-        {
+    def data(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        return {
             "id": cid,
             "object": "chat.completion.chunk",
             "created": created,
             "model": node.model_name,
-            "choices": [
-                {"index": 0, "delta": {"content": streaming.HOLE}, "logprobs": None, "finish_reason": None}
-            ],
+            "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
         }
-    )
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
+        return streaming.sse(data(delta, finish, logprobs))
+
+    content = streaming.sse_template(data({"content": streaming.HOLE}))
     role_sent = False  # sent with the first token, so nothing reaches a forwarding node before it
     async for event in streaming.events(gen, node.metrics):
         if not role_sent:
@@ -270,33 +261,24 @@ async def _completion_chunks(
     include_usage: bool,
     echo: Callable[[int], str],
 ) -> AsyncIterator[bytes]:
+    def data(i: int, text: str, finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        return {
+            "id": cid,
+            "object": "text_completion",
+            "created": created,
+            "model": node.model_name,
+            "choices": [{"index": i, "text": text, "logprobs": logprobs, "finish_reason": finish}],
+        }
+
     def chunk(i: int, text: str, finish: str | None = None, logprobs: Any = None) -> bytes:
-        return streaming.sse(
-            {
-                "id": cid,
-                "object": "text_completion",
-                "created": created,
-                "model": node.model_name,
-                "choices": [{"index": i, "text": text, "logprobs": logprobs, "finish_reason": finish}],
-            }
-        )
+        return streaming.sse(data(i, text, finish, logprobs))
 
     finished: list[Finished] = []
     try:
         for i, gen in enumerate(gens):
             if echo(i):
                 yield chunk(i, echo(i))
-            text = streaming.sse_template(
-                {
-                    "id": cid,
-                    "object": "text_completion",
-                    "created": created,
-                    "model": node.model_name,
-                    "choices": [
-                        {"index": i, "text": streaming.HOLE, "logprobs": None, "finish_reason": None}
-                    ],
-                }
-            )
+            text = streaming.sse_template(data(i, streaming.HOLE))
             async for event in streaming.events(gen, node.metrics):
                 if isinstance(event, TokenDelta):
                     if event.logprob:
