@@ -25,10 +25,10 @@ venv: web $(VENV)/.installed
 web:
 	scripts/build-web.sh
 
-$(VENV)/.installed: pyproject.toml scripts/llama-cpp-wheel.sh
+$(VENV)/.installed: pyproject.toml common/pyproject.toml scripts/llama-cpp-wheel.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@wheel=$$(PYTHON=$(BIN)/python scripts/llama-cpp-wheel.sh) && $(BIN)/pip install -q "$$wheel"
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e ./common -e '.[dev]'
 	@touch $@
 
 models: venv
@@ -48,8 +48,8 @@ node: venv
 	$(BIN)/llamanet node --model-path $(MODEL) --port $(PORT) --dht-port $(DHT_PORT)
 
 lint: venv
-	$(BIN)/ruff check node operator tests bench e2e
-	$(BIN)/ruff format --check node operator tests bench e2e
+	$(BIN)/ruff check common node operator tests bench e2e
+	$(BIN)/ruff format --check common node operator tests bench e2e
 
 typecheck: venv
 	$(BIN)/mypy
@@ -102,7 +102,7 @@ compose-models: images
 	  llamanet/node:$(TAG) -c 'cp -a /src/. /models/ && chown -R 10001:10001 /models && ls /models'
 
 bench: venv models
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e ./common -e '.[dev,bench]'
 	@ls=$$(PYTHON=$(BIN)/python bench/build_llama_server.sh) && \
 	  $(BIN)/python bench/node_throughput.py --model smollm2-135m --llama-server "$$ls" && \
 	  $(BIN)/python bench/node_throughput.py --model gemma3-270m --llama-server "$$ls"

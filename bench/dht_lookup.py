@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass
 
 from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key
 from llamanet.swarm.node import SwarmNode
-from llamanet.swarm.record import RecordFields
 from llamanet.swarm.validation import RecordLimits
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import RecordFields
 
 HOST = "127.0.0.1"
 MODELS = [f"model-{i}" for i in range(5)]

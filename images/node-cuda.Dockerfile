@@ -45,8 +45,10 @@ RUN ln -s /usr/local/cuda/lib64/stubs/libcuda.so /usr/local/cuda/lib64/stubs/lib
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     /opt/llamanet/bin/pip install -q "llama-cpp-python==${LLAMA_CPP_PYTHON_VERSION}"
 
+COPY common /src/common
+RUN /opt/llamanet/bin/pip install -q --no-deps /src/common
 COPY pyproject.toml /src/pyproject.toml
-RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python3 -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('llamanet-')))" \
       > /src/requirements.txt \
  && /opt/llamanet/bin/pip install -q -r /src/requirements.txt
 COPY README.md /src/README.md

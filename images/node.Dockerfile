@@ -40,8 +40,10 @@ RUN CMAKE_ARGS="${LLAMA_CPP_CMAKE_ARGS}" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
  && strip --strip-unneeded /opt/llamanet/lib/python3.11/site-packages/llama_cpp/lib/*.so
 
 # the package's other dependencies, from pyproject.toml (a layer that only changes with it)
+COPY common /src/common
+RUN /opt/llamanet/bin/pip install -q --no-deps /src/common
 COPY pyproject.toml /src/pyproject.toml
-RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python3 -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('llamanet-')))" \
       > /src/requirements.txt \
  && /opt/llamanet/bin/pip install -q -r /src/requirements.txt
 

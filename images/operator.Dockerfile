@@ -20,12 +20,13 @@ COPY pyproject.toml images/operator-requirements.txt /src/
 RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
       > /src/constraints.txt \
  && /opt/llamanet/bin/pip install -q -r /src/operator-requirements.txt -c /src/constraints.txt
+COPY common /src/common
 COPY README.md /src/README.md
 COPY node /src/node
 COPY operator /src/operator
 # kubernetes >= 36 also ships an asyncio copy of its client (kubernetes/aio, ~68 MB); the operator uses
 # the synchronous client only, so the copy is dropped to keep the image small
-RUN /opt/llamanet/bin/pip install -q --no-deps /src \
+RUN /opt/llamanet/bin/pip install -q --no-deps /src/common /src \
  && /opt/llamanet/bin/pip uninstall -q -y setuptools pip \
  && rm -rf /opt/llamanet/lib/python3*/site-packages/kubernetes/aio
 

@@ -7,10 +7,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.node import SwarmNode
-from llamanet.swarm.record import RecordFields
 from llamanet.swarm.validation import RecordLimits
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import RecordFields
 
 HOST = "127.0.0.1"
 

@@ -1,9 +1,7 @@
 """LlamaNet: a decentralized llama.cpp inference swarm.
 
-Package map:
+Package map (the shared formats, errors and version are in ``llamanet_common``):
 - ``settings``   one pydantic-settings class, read once per process and injected everywhere.
-- ``errors``     the root of every package's exception tree.
-- ``version``    the distribution version.
 - ``models/``    the model catalog, cache, GGUF validation and downloads (PyPI wheels, URLs).
 - ``engine/``    llama.cpp engine: slots, continuous batching, sampling, chat templates, text streaming.
 - ``api/``       FastAPI app: native and OpenAI-compatible routes, errors, auth, metrics.
@@ -14,6 +12,6 @@ Package map:
 - ``cli/``       the ``llamanet`` console command and its subcommands.
 """
 
-from llamanet.version import __version__
+from llamanet_common.version import __version__
 
 __all__ = ["__version__"]

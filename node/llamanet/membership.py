@@ -8,9 +8,9 @@ from pathlib import Path
 from llamanet.api.node_state import NodeState
 from llamanet.settings import Settings
 from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.node import SwarmNode
-from llamanet.swarm.record import RecordFields
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import RecordFields
 
 _ANY = ("", "0.0.0.0", "::")
 

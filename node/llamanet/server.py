@@ -19,12 +19,12 @@ from llamanet.engine.chat import BUILTIN, GGUF
 from llamanet.engine.engine import Engine
 from llamanet.engine.runtime import RuntimeConfig
 from llamanet.engine.sizing import choose_sizing
-from llamanet.errors import LlamaNetError
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.router import Router
 from llamanet.settings import Settings
+from llamanet_common.errors import LlamaNetError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Exceptions of the operator; ``handlers`` maps them to kopf's permanent and temporary errors."""
 
-from llamanet.errors import LlamaNetError
+from llamanet_common.errors import LlamaNetError
 
 
 class OperatorError(LlamaNetError):

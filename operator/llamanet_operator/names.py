@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llamanet.version import __version__
+from llamanet_common.version import __version__
 from llamanet_operator.spec import LlamaNodeSpec
 
 GROUP = "llamanet.io"

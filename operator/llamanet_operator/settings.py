@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from llamanet.version import __version__
+from llamanet_common.version import __version__
 
 
 class OperatorSettings(BaseSettings):

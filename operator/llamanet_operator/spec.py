@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from llamanet.errors import LlamaNetError
-from llamanet.swarm.peers import parse_peers
+from llamanet_common.addresses import parse_peers
+from llamanet_common.errors import LlamaNetError
 from llamanet_operator.errors import SpecError
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -15,13 +15,13 @@ from kademlia.utils import digest
 from llamanet.swarm.client import SwarmClient
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.errors import SwarmUnreachableError
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY
 from llamanet.swarm.node import SwarmNode
-from llamanet.swarm.record import NodeRecord, RecordFields, sign_record
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet.swarm.storage import EntryStore, StoredEntry
 from llamanet.swarm.validation import RecordLimits
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import NodeRecord, RecordFields, sign_record
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from llamanet.engine.errors import EngineClosedError, InvalidRequestError, QueueFullError
-from llamanet.errors import LlamaNetError
+from llamanet_common.errors import LlamaNetError
 
 log = logging.getLogger(__name__)
 

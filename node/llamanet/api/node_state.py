@@ -15,9 +15,9 @@ from llamanet.engine.stats import EngineStats
 from llamanet.routing.policy import target_model
 from llamanet.routing.router import HopLimitError, NoNodeForModelError, Router, UnknownModelError
 from llamanet.settings import Settings
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.node import SwarmNode
-from llamanet.version import __version__
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.version import __version__
 
 
 def node_of(request: Request) -> NodeState:

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from llamanet.cli import check_cmd, models_cmd, node_cmd, operator_cmd, swarm_cmd
-from llamanet.errors import LlamaNetError
 from llamanet.settings import Settings
-from llamanet.version import __version__
+from llamanet_common.errors import LlamaNetError
+from llamanet_common.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

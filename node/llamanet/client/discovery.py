@@ -16,7 +16,8 @@ from llamanet.client.transport import Transport
 from llamanet.swarm.client import SwarmClient
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.errors import SwarmError
-from llamanet.swarm.peers import parse_peers
+from llamanet_common.addresses import parse_peers
+from llamanet_common.errors import PeerAddressError
 
 
 class Discovery(Protocol):
@@ -56,7 +57,7 @@ class DhtDiscovery:
         spec = bootstrap if isinstance(bootstrap, str) else ",".join(bootstrap)
         try:
             peers = parse_peers(spec)
-        except SwarmError as exc:
+        except PeerAddressError as exc:
             raise DiscoveryError(f"bad bootstrap nodes {spec!r}: {exc}") from exc
         if not peers:
             raise DiscoveryError("no bootstrap nodes given (expected 'host:port,...')")

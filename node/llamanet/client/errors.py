@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llamanet.errors import LlamaNetError
+from llamanet_common.errors import LlamaNetError
 
 
 class ClientError(LlamaNetError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from llamanet.swarm.record import NodeRecord
+from llamanet_common.record import NodeRecord
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Exceptions of the engine package."""
 
-from llamanet.errors import LlamaNetError
+from llamanet_common.errors import LlamaNetError
 
 
 class EngineError(LlamaNetError):

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from llamanet.routing.peers import Peer
 from llamanet.swarm.errors import SwarmError
-from llamanet.swarm.record import NodeRecord
+from llamanet_common.record import NodeRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Exceptions of the routing package."""
 
-from llamanet.errors import LlamaNetError
+from llamanet_common.errors import LlamaNetError
 
 
 class RoutingError(LlamaNetError):

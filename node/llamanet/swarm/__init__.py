@@ -1,14 +1,13 @@
 """Swarm: the Kademlia DHT through which LlamaNet nodes find each other.
 
-- ``errors``      the package's exception tree (invalid/stale/expired records, full storage, bad peers).
-- ``identity``    a node's Ed25519 key (file kept 0600 or ephemeral) and the node id derived from it.
-- ``record``      ``RecordFields`` / ``NodeRecord``: the signed, expiring advertisement, canonical JSON.
+- ``errors``      the package's exception tree (invalid/stale/expired records, full storage).
+  (Node keys and the record format live in ``llamanet_common.identity`` and ``llamanet_common.record``.)
 - ``validation``  ``RecordLimits`` and ``parse_record``: pure checks applied by storing peers and readers.
 - ``keys``        DHT key names (``node:{id}``, ``model:{name}``, ``all_nodes``) and which records fit them.
 - ``merge``       pure entry-set decisions: newer-wins, union by node id, visibility, per-key eviction.
 - ``storage``     ``EntryStore``: a storing peer's per-(key, node id) entries, capped and expiring.
 - ``wire``        datagram framing: size limit, client flag, optional swarm-secret HMAC.
-- ``peers``       ``parse_peers``, DNS resolution of bootstrap peers, the retry backoff schedule.
+- ``peers``       DNS resolution of bootstrap peers, the retry backoff schedule.
 - ``config``      ``SwarmConfig``: heartbeat, TTL, limits, caps, timeouts, swarm secret, advertised address.
 - ``protocol``    ``SwarmProtocol``: kademlia's protocol with framing, client-flag handling, entry RPCs.
 - ``crawl``       ``EntryCrawl``: iterative lookup that unions entry sets from all k closest peers.

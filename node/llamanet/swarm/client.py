@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.errors import NotStartedError, SwarmUnreachableError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key
-from llamanet.swarm.peers import parse_peers, resolve_peers
-from llamanet.swarm.record import NodeRecord
+from llamanet.swarm.peers import resolve_peers
 from llamanet.swarm.server import SwarmServer, wall_clock
+from llamanet_common.addresses import parse_peers
+from llamanet_common.record import NodeRecord
 
 
 class SwarmClient:

@@ -1,14 +1,10 @@
 """Exceptions of the swarm (DHT) package."""
 
-from llamanet.errors import LlamaNetError
+from llamanet_common.errors import LlamaNetError
 
 
 class SwarmError(LlamaNetError):
     """Base class for swarm errors."""
-
-
-class IdentityError(SwarmError):
-    """A node key file that cannot be read or created."""
 
 
 class InvalidRecordError(SwarmError):
@@ -29,10 +25,6 @@ class KeyMismatchError(InvalidRecordError):
 
 class StorageFullError(SwarmError):
     """A storing peer refused an entry because its per-key or total cap is reached."""
-
-
-class PeerAddressError(SwarmError, ValueError):
-    """A bootstrap peer list that cannot be parsed or resolved."""
 
 
 class SwarmUnreachableError(SwarmError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llamanet.swarm.errors import KeyMismatchError
-from llamanet.swarm.record import NodeRecord
+from llamanet_common.record import NodeRecord
 
 ALL_NODES_KEY = "all_nodes"
 NODE_PREFIX = "node:"

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from llamanet.swarm.errors import InvalidRecordError
 from llamanet.swarm.keys import check_key_fits
 from llamanet.swarm.merge import merge_records, visible_records
-from llamanet.swarm.record import NodeRecord
 from llamanet.swarm.validation import RecordLimits, parse_record
+from llamanet_common.record import NodeRecord
 
 
 def records_from_entries(

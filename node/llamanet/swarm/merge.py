@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from llamanet.swarm.record import NodeRecord
+from llamanet_common.record import NodeRecord
 
 
 def supersedes(new: NodeRecord, held: NodeRecord | None) -> bool:

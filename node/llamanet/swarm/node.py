@@ -11,11 +11,12 @@ from typing import Any
 
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.errors import NotStartedError
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, record_keys
-from llamanet.swarm.peers import backoff_delay, parse_peers, resolve_peers
-from llamanet.swarm.record import NodeRecord, RecordFields, build_record
+from llamanet.swarm.peers import backoff_delay, resolve_peers
 from llamanet.swarm.server import SwarmServer, wall_clock
+from llamanet_common.addresses import parse_peers
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import NodeRecord, RecordFields, build_record
 
 log = logging.getLogger(__name__)
 

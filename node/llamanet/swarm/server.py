@@ -18,8 +18,8 @@ from llamanet.swarm.crawl import EntryCrawl
 from llamanet.swarm.errors import InvalidRecordError, NotStartedError, StorageFullError
 from llamanet.swarm.lookup import records_from_entries
 from llamanet.swarm.protocol import SwarmProtocol
-from llamanet.swarm.record import NodeRecord
 from llamanet.swarm.storage import EntryStore
+from llamanet_common.record import NodeRecord
 
 
 @dataclass(frozen=True)

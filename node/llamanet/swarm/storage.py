@@ -17,8 +17,8 @@ from kademlia.utils import digest
 from llamanet.swarm.errors import StaleRecordError, StorageFullError
 from llamanet.swarm.keys import check_key_fits
 from llamanet.swarm.merge import eviction_candidate, supersedes
-from llamanet.swarm.record import NodeRecord
 from llamanet.swarm.validation import RecordLimits, parse_record
+from llamanet_common.record import NodeRecord
 
 PAGE_OVERHEAD_BYTES = 8
 

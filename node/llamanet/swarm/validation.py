@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from llamanet.swarm.errors import ExpiredRecordError, InvalidRecordError
-from llamanet.swarm.identity import node_id_for_public_key, verify_signature
-from llamanet.swarm.record import NodeRecord
+from llamanet_common.identity import node_id_for_public_key, verify_signature
+from llamanet_common.record import NodeRecord
 
 
 @dataclass(frozen=True)

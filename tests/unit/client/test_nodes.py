@@ -1,6 +1,6 @@
 from llamanet.client.nodes import NodeInfo, from_record, from_url
-from llamanet.swarm.identity import NodeIdentity
-from llamanet.swarm.record import RecordFields, build_record
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import RecordFields, build_record
 
 
 def test_record_becomes_node_info_with_its_first_url() -> None:

@@ -2,7 +2,7 @@ import asyncio
 
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.swarm.errors import SwarmError
-from llamanet.swarm.record import NodeRecord
+from llamanet_common.record import NodeRecord
 
 
 def record(node_id: str, urls: list[str] | None = None) -> NodeRecord:

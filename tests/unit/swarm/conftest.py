@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llamanet.swarm.identity import NodeIdentity
-from llamanet.swarm.record import NodeRecord, RecordFields, build_record
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import NodeRecord, RecordFields, build_record
 
 NOW = 1_000_000.0
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from llamanet.swarm.errors import IdentityError
-from llamanet.swarm.identity import NodeIdentity, node_id_for_public_key, verify_signature
+from llamanet_common.errors import IdentityError
+from llamanet_common.identity import NodeIdentity, node_id_for_public_key, verify_signature
 
 
 def test_key_file_is_created_0600_and_reloaded(tmp_path: Path) -> None:

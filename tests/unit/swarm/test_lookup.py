@@ -1,10 +1,10 @@
 import json
 
 from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key
 from llamanet.swarm.lookup import records_from_entries
 from llamanet.swarm.validation import RecordLimits
+from llamanet_common.identity import NodeIdentity
 
 from .conftest import NOW, make_record
 

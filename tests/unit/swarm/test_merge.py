@@ -1,5 +1,5 @@
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.merge import eviction_candidate, merge_records, supersedes, visible_records
+from llamanet_common.identity import NodeIdentity
 
 from .conftest import NOW, make_record
 

@@ -1,7 +1,8 @@
 import pytest
 
-from llamanet.swarm.errors import PeerAddressError
-from llamanet.swarm.peers import backoff_delay, parse_peers, resolve_peers
+from llamanet.swarm.peers import backoff_delay, resolve_peers
+from llamanet_common.addresses import parse_peers
+from llamanet_common.errors import PeerAddressError
 
 
 def test_parse_peers() -> None:

@@ -1,10 +1,10 @@
 import pytest
 
 from llamanet.swarm.errors import KeyMismatchError, StaleRecordError, StorageFullError
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key
 from llamanet.swarm.storage import EntryStore, StorageCaps
 from llamanet.swarm.validation import RecordLimits
+from llamanet_common.identity import NodeIdentity
 
 from .conftest import NOW, make_record
 

@@ -3,10 +3,10 @@ import json
 import pytest
 
 from llamanet.swarm.errors import ExpiredRecordError, InvalidRecordError, KeyMismatchError
-from llamanet.swarm.identity import NodeIdentity
 from llamanet.swarm.keys import ALL_NODES_KEY, check_key_fits, model_key, node_key, record_keys
-from llamanet.swarm.record import NodeRecord, sign_record
 from llamanet.swarm.validation import RecordLimits, parse_record
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.record import NodeRecord, sign_record
 
 from .conftest import NOW, make_record
 

@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from llamanet.swarm.errors import IdentityError
+from llamanet_common.errors import IdentityError
 
 NODE_ID_BYTES = 20
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llamanet.swarm.identity import NodeIdentity
+from llamanet_common.identity import NodeIdentity
 
 _SHORT = 256
 

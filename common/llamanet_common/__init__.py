@@ -1,0 +1,15 @@
+"""LlamaNet's shared formats: what the node, the client and the operator all need, and nothing else.
+
+No llama.cpp, no HTTP server, no DHT: the operator installs this package without the node.
+
+Module map:
+- ``errors``      the root of every package's exception tree, and the errors of these formats.
+- ``version``     the release version (one number for node, operator and these formats).
+- ``addresses``   ``host:port`` peer lists as written in flags, env vars and LlamaNode specs.
+- ``identity``    Ed25519 node keys: key files, signing, verification, node ids derived from keys.
+- ``record``      the signed node record stored in the DHT: fields, canonical JSON, signing.
+"""
+
+from llamanet_common.version import __version__
+
+__all__ = ["__version__"]
