@@ -114,4 +114,4 @@ bench: venv models
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
