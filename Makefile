@@ -25,10 +25,11 @@ venv: web $(VENV)/.installed
 web:
 	scripts/build-web.sh
 
-$(VENV)/.installed: pyproject.toml common/pyproject.toml scripts/llama-cpp-wheel.sh
+# three distributions, editable: llamanet-common (common/), llamanet (the node) and llamanet-operator (operator/)
+$(VENV)/.installed: pyproject.toml common/pyproject.toml operator/pyproject.toml scripts/llama-cpp-wheel.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@wheel=$$(PYTHON=$(BIN)/python scripts/llama-cpp-wheel.sh) && $(BIN)/pip install -q "$$wheel"
-	$(BIN)/pip install -q -e ./common -e '.[dev]'
+	$(BIN)/pip install -q -e ./common -e '.[dev]' -e ./operator
 	@touch $@
 
 models: venv
@@ -47,9 +48,11 @@ node: venv
 	$(BIN)/llamanet models pull $(MODEL)
 	$(BIN)/llamanet node --model-path $(MODEL) --port $(PORT) --dht-port $(DHT_PORT)
 
+# ruff, then the layers (import-linter contracts in pyproject.toml, [tool.importlinter])
 lint: venv
 	$(BIN)/ruff check common node operator tests bench e2e
 	$(BIN)/ruff format --check common node operator tests bench e2e
+	PYTHONPATH=$(CURDIR)/common:$(CURDIR)/node:$(CURDIR)/operator $(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy
@@ -102,7 +105,7 @@ compose-models: images
 	  llamanet/node:$(TAG) -c 'cp -a /src/. /models/ && chown -R 10001:10001 /models && ls /models'
 
 bench: venv models
-	$(BIN)/pip install -q -e ./common -e '.[dev,bench]'
+	$(BIN)/pip install -q -e ./common -e '.[dev,bench]' -e ./operator
 	@ls=$$(PYTHON=$(BIN)/python bench/build_llama_server.sh) && \
 	  $(BIN)/python bench/node_throughput.py --model smollm2-135m --llama-server "$$ls" && \
 	  $(BIN)/python bench/node_throughput.py --model gemma3-270m --llama-server "$$ls"
@@ -111,4 +114,4 @@ bench: venv models
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

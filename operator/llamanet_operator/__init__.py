@@ -2,10 +2,11 @@
 
 Map (pure modules first; only ``kube`` and ``handlers`` talk to the API server):
 
-- ``errors``       the operator's exception tree (from ``llamanet.errors.LlamaNetError``).
+- ``errors``       the operator's exception tree (from ``llamanet_common.errors.LlamaNetError``).
 - ``settings``     ``OperatorSettings``: the operator's environment, read once.
-- ``spec``         ``LlamaNodeSpec``: the CRD's spec as typed models, plus ``validate_spec``.
-- ``names``        names, labels, stable DNS names, the bootstrap list, owner references, endpoint URL.
+- ``spec``         ``LlamaNodeSpec``: the CRD's spec as typed models, plus ``parse_spec``.
+- ``names``        names, labels, ports, the GPU resource, stable DNS names, the bootstrap list, owner
+                   references, endpoint URL.
 - ``podenv``       the node container's environment (``llamanet node`` settings) from a spec.
 - ``statefulset``  the StatefulSet: init container (model pull), node container, volumes, GPUs.
 - ``services``     headless, client (OpenAI endpoint) and DHT Services; the PodDisruptionBudget.
@@ -14,5 +15,10 @@ Map (pure modules first; only ``kube`` and ``handlers`` talk to the API server):
 - ``kube``         thin I/O: server-side apply, reads, events, the node's HTTP API.
 - ``reconcile``    one reconcile pass and one observation pass, raising operator errors.
 - ``handlers``     kopf handlers (thin): configure kopf, map operator errors to kopf errors.
-- ``run``          ``run_operator``: kopf's entry point used by ``llamanet operator``.
+- ``run``          ``run_operator``: kopf's entry point, one scope (namespaces or cluster).
+- ``cli``          the ``llamanet-operator`` command: flags -> ``OperatorSettings``, logging, exit codes.
+- ``__main__``     ``python -m llamanet_operator``, the same command.
+
+Imports only ``llamanet_common`` (the formats shared with the node) and its own modules: no node
+internals (an import-linter contract in ``pyproject.toml``, checked by ``make lint``).
 """

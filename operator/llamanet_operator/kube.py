@@ -15,8 +15,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from llamanet_operator.errors import KubeError
-
-GPU_RESOURCE = "nvidia.com/gpu"
+from llamanet_operator.names import GPU_RESOURCE
 
 
 def load_config() -> None:

@@ -1,4 +1,4 @@
-"""Names, labels, DNS names and references of a LlamaNode's children (pure)."""
+"""Names, labels, DNS names and references of a LlamaNode's children, ports, the GPU resource (pure)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ PLURAL = "llamanodes"
 
 HTTP_PORT = 8000
 DHT_PORT = 8001
+# the extended resource a GPU is requested as (NVIDIA's device plugin) and read from nodes' allocatable
+GPU_RESOURCE = "nvidia.com/gpu"
 # pods 0..SEED_PODS-1 are every replica's in-cluster bootstrap peers: a fixed list, so scaling does
 # not change the pod template (and restart every pod); names of pods that do not exist do not resolve
 # and are skipped by the node

@@ -1,4 +1,4 @@
-"""``run_operator``: kopf's entry point, used by ``llamanet operator``."""
+"""``run_operator``: kopf's entry point, used by the ``llamanet-operator`` command (``cli``)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class Resources(_Model):
     gpus: int = Field(0, ge=0)
 
 
-class Engine(_Model):
+class EngineSpec(_Model):
     context_size: int = Field(2048, ge=64)
     batch_size: int = Field(512, ge=1)
     gpu_layers: int | None = Field(None, ge=-1)
@@ -100,7 +100,7 @@ class LlamaNodeSpec(_Model):
     image: str | None = None
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     resources: Resources = Field(default_factory=lambda: Resources.model_validate({}))
-    engine: Engine = Field(default_factory=lambda: Engine.model_validate({}))
+    engine: EngineSpec = Field(default_factory=lambda: EngineSpec.model_validate({}))
     swarm: Swarm = Field(default_factory=lambda: Swarm.model_validate({}))
     api_key_secret_ref: ApiKeySecretRef | None = None
     service: ServiceSpec = Field(default_factory=lambda: ServiceSpec.model_validate({}))

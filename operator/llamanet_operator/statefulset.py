@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamanet_operator.names import DHT_PORT, HTTP_PORT, Owner, headless_name, metadata, selector_labels
+from llamanet_operator.names import (
+    DHT_PORT,
+    GPU_RESOURCE,
+    HTTP_PORT,
+    Owner,
+    headless_name,
+    metadata,
+    selector_labels,
+)
 from llamanet_operator.podenv import (
     API_KEY_DIR,
     DATA_DIR,
@@ -23,7 +31,6 @@ from llamanet_operator.podenv import (
 )
 from llamanet_operator.spec import LlamaNodeSpec
 
-GPU_RESOURCE = "nvidia.com/gpu"
 URL_MODEL_STORAGE = "10Gi"
 KEY_ONLY_STORAGE = "64Mi"
 

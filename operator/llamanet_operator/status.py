@@ -11,8 +11,6 @@ from typing import Any
 
 from llamanet_operator.observe import PullFailure, SwarmSummary
 
-CONDITION_TYPES = ("ModelReady", "Available", "SwarmJoined", "Progressing", "Degraded")
-
 
 @dataclass(frozen=True)
 class Problem:

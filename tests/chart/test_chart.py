@@ -64,9 +64,11 @@ def test_default_render_has_operator_rbac_and_labels(helm: Path) -> None:
         labels = doc["metadata"]["labels"]
         assert all(f"app.kubernetes.io/{k}" in labels for k in RECOMMENDED), doc["kind"]
     (deploy,) = (d for d in docs if d["kind"] == "Deployment")
-    # `command`, not `args`: the image's ENTRYPOINT is already `llamanet`
-    args = deploy["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert args[:2] == ["llamanet", "operator"] and "--namespace=demo" in args
+    # `command`, not `args`: the whole command line, whatever the image's ENTRYPOINT
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    args = container["command"]
+    assert args[0] == "llamanet-operator" and "--namespace=demo" in args
+    assert {"name": "LLAMANET_OPERATOR_LOG_LEVEL", "value": "INFO"} in container["env"]
     assert "--liveness=http://0.0.0.0:8080/healthz" in args
     (role,) = (d for d in docs if d["kind"] == "Role")
     verbs = {v for rule in role["rules"] for v in rule["verbs"]}

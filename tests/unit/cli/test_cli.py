@@ -83,3 +83,10 @@ def test_models_list_shows_catalog(tmp_path: Path) -> None:
 def test_unknown_model_pull(tmp_path: Path) -> None:
     r = _llamanet("models", "--models-dir", str(tmp_path), "pull", "no-such-model", cwd=tmp_path)
     assert r.returncode == 1 and "unknown model" in r.stderr
+
+
+def test_the_operator_is_not_a_node_command(capsys: pytest.CaptureFixture[str]) -> None:
+    # the operator is its own distribution and command (llamanet-operator)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["operator", "--all-namespaces"])
+    assert "invalid choice: 'operator'" in capsys.readouterr().err
