@@ -1,9 +1,12 @@
-"""Pure readers of what the operator observes: pods (init container failures) and ``/swarm/nodes``."""
+"""Pure readers of what the operator observes: pods (init container failures, readiness) and the swarm
+as the pods' ``/metrics`` (``scrape``) report it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from llamanet_operator.scrape import NodeSample
 
 
 @dataclass(frozen=True)
@@ -24,13 +27,12 @@ class PullFailure:
     message: str
 
 
-def swarm_summary(answer: Any) -> SwarmSummary | None:
-    """``GET /swarm/nodes`` -> summary; None for an answer of another shape."""
-    if not isinstance(answer, dict) or not isinstance(answer.get("nodes"), list):
-        return None
-    models = answer.get("models")
-    names = sorted(models) if isinstance(models, dict) else []
-    return SwarmSummary(peers=len(answer["nodes"]), models=names)
+def swarm_summary(samples: list[NodeSample]) -> SwarmSummary | None:
+    """The swarm as the first pod that reports it sees it (pods' ``/metrics``); None when none does."""
+    for sample in samples:
+        if sample.swarm_nodes is not None:
+            return SwarmSummary(peers=sample.swarm_nodes, models=sample.models)
+    return None
 
 
 def pull_failures(pods: list[dict[str, Any]]) -> list[PullFailure]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from llamanet_operator.observe import PullFailure, SwarmSummary, pull_failures, ready_pod_names, swarm_summary
+from llamanet_operator.scrape import NodeSample
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
 
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
@@ -111,15 +112,18 @@ def test_pull_failures_read_from_init_container_status() -> None:
 
 
 def test_swarm_summary_and_ready_pods() -> None:
-    answer = {
-        "self": "a",
-        "nodes": [{"node_id": "a"}, {"node_id": "b"}],
-        "models": {"m2": ["b"], "m1": ["a"]},
-    }
-    assert swarm_summary(answer) == SwarmSummary(2, ["m1", "m2"])
-    assert swarm_summary(None) is None and swarm_summary({"detail": "x"}) is None
+    older = NodeSample(slots_total=1)  # a node without the swarm gauges
+    newer = NodeSample(slots_total=1, swarm_nodes=2, models=["m1", "m2"])
+    assert swarm_summary([older, newer]) == SwarmSummary(2, ["m1", "m2"])
+    assert swarm_summary([older]) is None and swarm_summary([]) is None
     pods = [
         {"metadata": {"name": "p1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
         {"metadata": {"name": "p0"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
     ]
     assert ready_pod_names(pods) == ["p1"]
+
+
+def test_ready_text_and_queue_depth_for_the_printer_columns() -> None:
+    status = compute_status(obs(statefulset={"replicas": 2, "readyReplicas": 1}, queue_depth=4), None, T0)
+    assert status["ready"] == "1/2" and status["queueDepth"] == 4
+    assert compute_status(obs(), None, T0)["queueDepth"] is None
