@@ -106,6 +106,14 @@ class Kube:
             raise self._fail(f"list pods {namespace} {selector}", exc) from exc
         return [self.api.sanitize_for_serialization(p) for p in pods]
 
+    def mount_failures(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's ``FailedMount`` Events (a pod's Secret that is missing shows there)."""
+        try:
+            events = self.core.list_namespaced_event(namespace, field_selector="reason=FailedMount").items
+        except ApiException as exc:
+            raise self._fail(f"list events {namespace}", exc) from exc
+        return [self.api.sanitize_for_serialization(e) for e in events]
+
     def get_text(self, url: str, max_bytes: int) -> str | None:
         """GET a node's route as text, reading at most ``max_bytes``; None when the node does not answer
         well or answers more (a hostile pod cannot make the operator buffer without bound)."""

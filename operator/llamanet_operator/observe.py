@@ -55,6 +55,23 @@ def pull_failures(pods: list[dict[str, Any]]) -> list[PullFailure]:
     return out
 
 
+def missing_mount(events: list[dict[str, Any]], pods: set[str]) -> str | None:
+    """The latest kubelet ``FailedMount`` of one of ``pods`` for a missing Secret (the operator does not
+    read Secrets: the kubelet finds a missing one when it mounts it), as its message; None if none."""
+    latest: tuple[str, str] | None = None
+    for event in events:
+        obj = event.get("involvedObject") or {}
+        message = str(event.get("message") or "")
+        if obj.get("kind") != "Pod" or obj.get("name") not in pods or event.get("reason") != "FailedMount":
+            continue
+        if "secret" not in message or "not found" not in message:
+            continue
+        when = str(event.get("lastTimestamp") or event.get("eventTime") or "")
+        if latest is None or when >= latest[0]:
+            latest = (when, f"{obj['name']}: {message[:300]}")
+    return latest[1] if latest else None
+
+
 def ready_pod_names(pods: list[dict[str, Any]]) -> list[str]:
     ready = []
     for pod in pods:

@@ -13,7 +13,7 @@ from llamanet_operator.autoscale import Decision, decide
 from llamanet_operator.errors import CapacityError, DependencyError
 from llamanet_operator.kube import Kube
 from llamanet_operator.names import HTTP_PORT, Owner, endpoint_url, headless_domain, selector_string
-from llamanet_operator.observe import pull_failures, ready_pod_names, swarm_summary
+from llamanet_operator.observe import missing_mount, pull_failures, ready_pod_names, swarm_summary
 from llamanet_operator.policy import Policy, enforce
 from llamanet_operator.scrape import NodeSample, parse_metrics
 from llamanet_operator.services import client_service, dht_service, headless_service, pod_disruption_budget
@@ -38,8 +38,8 @@ def desired_children(owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettin
 def check_dependencies(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> None:
     """PVCs the spec names exist (without them no pod could start: nothing is applied).
 
-    Secrets are not read: the pods mount them, so a missing one shows as pods waiting in
-    ContainerCreating (the kubelet's FailedMount Events) and the operator needs no Secret access.
+    Secrets are not read: the pods mount them, so a missing one keeps the pods in ContainerCreating and
+    ``observe`` reports it from the kubelet's FailedMount Events; the operator needs no Secret access.
     """
     pvc = spec.model.source.pvc
     if pvc is not None and not kube.pvc_exists(owner.namespace, pvc.claim_name):
@@ -101,6 +101,10 @@ def observe(
     selector = selector_string(owner)
     pods = kube.pods(owner.namespace, selector)
     found = samples(kube, owner, pods, max_bytes)
+    if problem is None:
+        mount = missing_mount(kube.mount_failures(owner.namespace), {p["metadata"]["name"] for p in pods})
+        if mount is not None:
+            problem = Problem(DependencyError.reason, f"a Secret the spec names is missing: {mount}")
     obs = Observation(
         generation=generation,
         replicas=spec.replicas,

@@ -63,7 +63,7 @@ def conditions(obs: Observation) -> list[dict[str, str]]:
         available = _cond("Available", False, "NoReadyReplicas", f"0/{obs.replicas} replicas ready")
 
     if obs.swarm is None:
-        swarm = _cond("SwarmJoined", False, "NoSwarmData", "no ready node answered /swarm/nodes yet")
+        swarm = _cond("SwarmJoined", False, "NoSwarmData", "no ready node reported the swarm (/metrics) yet")
     elif obs.swarm.peers >= max(ready, 1):
         swarm = _cond("SwarmJoined", True, "Joined", f"the swarm has {obs.swarm.peers} node(s)")
     else:
