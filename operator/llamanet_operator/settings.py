@@ -19,6 +19,9 @@ class OperatorSettings(BaseSettings):
 
     namespaces: list[str] = Field(default_factory=list, description="namespaces to watch")
     all_namespaces: bool = Field(False, description="watch every namespace (cluster scope)")
+    exclude_namespaces: list[str] = Field(
+        default_factory=list, description="with all_namespaces: namespaces left to another operator"
+    )
     liveness: str = Field("http://0.0.0.0:8080/healthz", description="kopf liveness endpoint")
     node_image: str = Field(f"llamanet/node:{__version__}", description="image when a spec gives none")
     cluster_domain: str = Field("cluster.local", description="the cluster's DNS domain")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import kopf
 import pytest
+from kopf._cogs.structs.references import NamespaceName, match_namespace
 
 from llamanet_operator.errors import CapacityError, DependencyError, KubeError, OperatorError, SpecError
 from llamanet_operator.handlers import Context, problem_of, register, to_kopf
@@ -37,3 +38,24 @@ def test_scope_needs_exactly_one_choice() -> None:
         scope(OperatorSettings())
     with pytest.raises(OperatorError):
         scope(OperatorSettings(namespaces=["a"], all_namespaces=True))
+
+
+def test_cluster_scope_can_leave_namespaces_to_another_release() -> None:
+    clusterwide, patterns = scope(
+        OperatorSettings(all_namespaces=True, exclude_namespaces=["team-a", "team-b"])
+    )
+    assert (clusterwide, patterns) == (False, ["*,!team-a,!team-b"])
+    (pattern,) = patterns
+    assert not match_namespace(NamespaceName("team-a"), pattern)
+    assert match_namespace(NamespaceName("default"), pattern)
+    with pytest.raises(OperatorError):
+        scope(OperatorSettings(namespaces=["a"], exclude_namespaces=["b"]))
+
+
+def test_policy_and_exclusions_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the chart passes lists as JSON
+    monkeypatch.setenv("LLAMANET_OPERATOR_ALLOWED_IMAGE_PREFIXES", '["mirror.example/llamanet/"]')
+    monkeypatch.setenv("LLAMANET_OPERATOR_EXCLUDE_NAMESPACES", '["team-a"]')
+    settings = OperatorSettings()
+    assert settings.allowed_image_prefixes == ["mirror.example/llamanet/"]
+    assert settings.exclude_namespaces == ["team-a"]
