@@ -53,7 +53,9 @@ def render(helm: Path, *args: str) -> list[dict[str, Any]]:
 
 
 def test_lint_clean(helm: Path) -> None:
-    for extra in ([], ["-f", str(VALUES)], ["--set", "operator.scope=cluster"]):
+    everything = ["--set", "networkPolicy.enabled=true", "--set", "metrics.podMonitor.enabled=true",
+                  "--set", "metrics.grafanaDashboard.enabled=true"]  # fmt: skip
+    for extra in ([], ["-f", str(VALUES)], ["--set", "operator.scope=cluster"], everything):
         out = run_helm(helm, "lint", "--strict", str(CHART), *extra)
         assert out.returncode == 0, out.stdout + out.stderr
 
