@@ -6,6 +6,7 @@ API failures become ``KubeError``; "not found" is an answer (None / False), not 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -115,8 +116,10 @@ class Kube:
         return [self.api.sanitize_for_serialization(e) for e in events]
 
     def get_text(self, url: str, max_bytes: int) -> str | None:
-        """GET a node's route as text, reading at most ``max_bytes``; None when the node does not answer
-        well or answers more (a hostile pod cannot make the operator buffer without bound)."""
+        """GET a node's route as text, reading at most ``max_bytes`` within ``http_timeout`` in all; None
+        when the node does not answer well, answers more or trickles (a hostile pod can neither make the
+        operator buffer without bound nor hold its handler). Redirects are not followed."""
+        deadline = time.monotonic() + self.http_timeout
         try:
             with httpx.stream("GET", url, timeout=self.http_timeout) as resp:
                 if resp.status_code != 200:
@@ -124,7 +127,7 @@ class Kube:
                 body = bytearray()
                 for chunk in resp.iter_bytes():
                     body += chunk
-                    if len(body) > max_bytes:
+                    if len(body) > max_bytes or time.monotonic() > deadline:
                         return None
             return body.decode("utf-8", "replace")
         except httpx.HTTPError:

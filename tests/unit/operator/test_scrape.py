@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,6 +51,15 @@ def test_hostile_values_are_ignored() -> None:
 
 class _Big(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/trickle":
+            self._trickle()
+            return
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/small")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         size = 4096 if self.path == "/small" else 10 * 1024 * 1024
         self.send_response(200)
         self.send_header("Content-Length", str(size))
@@ -60,6 +70,19 @@ class _Big(BaseHTTPRequestHandler):
             while sent < size:
                 self.wfile.write(chunk[: size - sent])
                 sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _trickle(self) -> None:
+        """20 bytes, one every 0.2 s: each read is quick, the whole answer is not."""
+        self.send_response(200)
+        self.send_header("Content-Length", "20")
+        self.end_headers()
+        try:
+            for _ in range(20):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -82,3 +105,10 @@ def test_reads_are_size_capped(server: str) -> None:
     assert kube.get_text(f"{server}/small", max_bytes=1024 * 1024) == "x" * 4096
     assert kube.get_text(f"{server}/big", max_bytes=1024 * 1024) is None
     assert kube.get_text("http://127.0.0.1:1/metrics", max_bytes=1024) is None
+
+
+def test_a_trickling_or_redirecting_node_gives_nothing(server: str) -> None:
+    kube = Kube("test", http_timeout=1.0)
+    assert kube.get_text(f"{server}/trickle", max_bytes=1024) is None
+    assert kube.get_text(f"{server}/redirect", max_bytes=1024) is None
+    assert Kube("test", http_timeout=10.0).get_text(f"{server}/trickle", max_bytes=1024) == "x" * 20
