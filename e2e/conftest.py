@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.kube import ARTIFACTS, ROOT, Cluster, run
+from e2e.kube import ARTIFACTS, RESTRICTED_LABELS, ROOT, Cluster, run
 from e2e.product import ModelServer, build_images, install_operator
 from llamanet.models.cache import ModelCache
 from llamanet.models.pull import pull
@@ -86,9 +86,12 @@ def echo_image() -> str:
 
 
 def new_namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace named after the test, enforcing Pod Security "restricted"."""
     base = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
     ns = f"{base}-{uuid.uuid4().hex[:5]}"
     cluster.kubectl("create", "namespace", ns)
+    # the API server itself proves every pod of the suite passes Pod Security "restricted"
+    cluster.kubectl("label", "namespace", ns, *RESTRICTED_LABELS)
     try:
         yield ns
     finally:

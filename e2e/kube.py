@@ -83,6 +83,16 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 180, int
         time.sleep(interval)
 
 
+# the labels of every namespace the suite makes: Pod Security "restricted" enforced by the API server
+RESTRICTED_LABELS = (
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/enforce-version=latest",
+)
+# what "restricted" asks of the suite's own pods (images with a numeric non-root USER)
+RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 @dataclass(frozen=True)
 class Cluster:
     """One kind cluster: NAME, its kubeconfig file and the node container(s)."""

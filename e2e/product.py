@@ -19,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from e2e.kube import ARTIFACTS, CACHE, ROOT, Cluster, run, wait_for
+from e2e.kube import ARTIFACTS, CACHE, RESTRICTED_CONTAINER, RESTRICTED_POD, ROOT, Cluster, run, wait_for
 
 TAG = "e2e"
 OPERATOR_NAMESPACE = "llamanet-system"
@@ -229,8 +229,16 @@ def run_pod(
         "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
+            # the node image's user is a name: give its uid, so the kubelet can check it is not root
+            "securityContext": {**RESTRICTED_POD, "runAsUser": 10001},
             "containers": [
-                {"name": name, "image": image, "imagePullPolicy": "Never", "args": args}
+                {
+                    "name": name,
+                    "image": image,
+                    "imagePullPolicy": "Never",
+                    "args": args,
+                    "securityContext": RESTRICTED_CONTAINER,
+                }
                 | ({"command": command} if command else {})
             ],
         },

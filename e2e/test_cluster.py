@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 
 from e2e.conftest import kind_sh
-from e2e.kube import GPU, Cluster, versions, wait_for
+from e2e.kube import GPU, RESTRICTED_CONTAINER, RESTRICTED_POD, Cluster, versions, wait_for
+
+# JSON is YAML: the restricted security contexts inline in the manifests below
+RESTRICTED_POD_YAML = json.dumps(RESTRICTED_POD)
+RESTRICTED_CONTAINER_YAML = json.dumps(RESTRICTED_CONTAINER)
 
 
 def echo_deployment(name: str, image: str, replicas: int = 1) -> str:
@@ -24,10 +28,12 @@ spec:
   template:
     metadata: {{labels: {{app: {name}}}}}
     spec:
+      securityContext: {RESTRICTED_POD_YAML}
       containers:
         - name: echo
           image: {image}
           imagePullPolicy: Never
+          securityContext: {RESTRICTED_CONTAINER_YAML}
           ports: [{{containerPort: 8080}}]
           readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
 """
@@ -40,10 +46,12 @@ apiVersion: v1
 kind: Pod
 metadata: {{name: {name}}}
 spec:
+  securityContext: {RESTRICTED_POD_YAML}
   containers:
     - name: client
       image: {image}
       imagePullPolicy: Never
+      securityContext: {RESTRICTED_CONTAINER_YAML}
       args: ["serve", ":9090"]
 """
 
@@ -137,10 +145,12 @@ spec:
   template:
     metadata: {{labels: {{app: web}}}}
     spec:
+      securityContext: {RESTRICTED_POD_YAML}
       containers:
         - name: echo
           image: {echo_image}
           imagePullPolicy: Never
+          securityContext: {RESTRICTED_CONTAINER_YAML}
 """,
         ns_a,
     )

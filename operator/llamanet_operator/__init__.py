@@ -5,13 +5,17 @@ Map (pure modules first; only ``kube`` and ``handlers`` talk to the API server):
 - ``errors``       the operator's exception tree (from ``llamanet_common.errors.LlamaNetError``).
 - ``settings``     ``OperatorSettings``: the operator's environment, read once.
 - ``spec``         ``LlamaNodeSpec``: the CRD's spec as typed models, plus ``parse_spec``.
+- ``policy``       what a LlamaNode may ask for: image prefixes, env sources, runtime/priority classes.
+- ``podsecurity``  Pod Security "restricted": the pods' security contexts and a checker of pod specs.
 - ``names``        names, labels, ports, the GPU resource, stable DNS names, the bootstrap list, owner
                    references, endpoint URL.
 - ``podenv``       the node container's environment (``llamanet node`` settings) from a spec.
 - ``statefulset``  the StatefulSet: init container (model pull), node container, volumes, GPUs.
 - ``services``     headless, client (OpenAI endpoint) and DHT Services; the PodDisruptionBudget.
 - ``status``       observations -> status: phase, conditions with transitions, swarm summary.
-- ``observe``      pure readers of pods and of a node's ``/swarm/nodes`` answer.
+- ``scrape``       a node's ``/metrics`` answer -> ``NodeSample`` (queue, slots, the swarm it sees).
+- ``observe``      pure readers of pods, kubelet mount failures and the swarm from the samples.
+- ``autoscale``    ``spec.autoscaling``: the pods' queue depth -> desired replicas (scale-down delay).
 - ``kube``         thin I/O: server-side apply, reads, events, the node's HTTP API.
 - ``reconcile``    one reconcile pass and one observation pass, raising operator errors.
 - ``handlers``     kopf handlers (thin): configure kopf, map operator errors to kopf errors.

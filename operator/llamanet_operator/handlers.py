@@ -1,5 +1,9 @@
 """kopf handlers (thin): configure kopf, reconcile on create/update/resume, observe on a timer.
 
+The timer also carries out the autoscaler's decision (``autoscale``, with ``spec.autoscaling``): it
+patches ``spec.replicas`` (which the reconcile handler then rolls out) and records an Event. Without
+``spec.autoscaling`` nothing writes ``spec.replicas``: ``kubectl scale ln`` is the way.
+
 Operator errors are mapped to kopf's at this edge: an invalid spec is permanent (no retry until the
 spec changes); a missing Secret/PVC, missing GPUs or an API failure are temporary (retried with a
 delay). Each problem also lands in the status (Degraded condition) and in a Warning Event.
@@ -17,7 +21,7 @@ import kopf
 from llamanet_operator.errors import CapacityError, KubeError, OperatorError, SpecError
 from llamanet_operator.kube import Kube, load_config
 from llamanet_operator.names import GROUP, PLURAL, VERSION, Owner
-from llamanet_operator.reconcile import apply_children, check_capacity, check_dependencies, observe
+from llamanet_operator.reconcile import admit, apply_children, check_capacity, check_dependencies, observe
 from llamanet_operator.settings import OperatorSettings
 from llamanet_operator.spec import LlamaNodeSpec, parse_spec
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
@@ -84,11 +88,20 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> 
     ctx, kube, owner, old, generation = _handling(body, memo)
     try:
         spec = parse_spec(dict(body.spec))
+        admit(spec, ctx.settings)
         check_dependencies(kube, owner, spec)
         apply_children(kube, owner, spec, ctx.settings)
-        _publish(
-            body, patch, old, observe(kube, owner, spec, generation, old, now(), capacity_problem(kube, spec))
+        seen = observe(
+            kube,
+            owner,
+            spec,
+            generation,
+            old,
+            now(),
+            capacity_problem(kube, spec),
+            ctx.settings.max_response_bytes,
         )
+        _publish(body, patch, old, seen.status)
     except OperatorError as exc:
         problem = problem_of(exc)
         _publish(body, patch, old, _problem_status(old, problem, generation))
@@ -118,9 +131,10 @@ def _problem_status(old: dict[str, Any], problem: Problem, generation: int) -> d
 
 def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     """Refresh the status: replicas, init container failures, the swarm as a ready node sees it."""
-    _ctx, kube, owner, old, generation = _handling(body, memo)
+    ctx, kube, owner, old, generation = _handling(body, memo)
     try:
         spec = parse_spec(dict(body.spec))
+        admit(spec, ctx.settings)
     except SpecError as exc:
         _publish(body, patch, old, _problem_status(old, problem_of(exc), generation))
         return
@@ -131,9 +145,18 @@ def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any)
     except OperatorError as exc:
         problem = problem_of(exc)
     try:
-        _publish(body, patch, old, observe(kube, owner, spec, generation, old, now(), problem))
+        seen = observe(kube, owner, spec, generation, old, now(), problem, ctx.settings.max_response_bytes)
     except KubeError as exc:
         log.warning("observing %s/%s: %s", owner.namespace, owner.name, exc)
+        return
+    _publish(body, patch, old, seen.status)
+    if seen.scale is not None and seen.scale.changed:
+        patch.spec["replicas"] = seen.scale.replicas
+        kopf.info(
+            body,
+            reason="Scaled",
+            message=f"replicas {seen.scale.current} -> {seen.scale.replicas}: {seen.scale.reason}",
+        )
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

@@ -6,7 +6,7 @@ API failures become ``KubeError``; "not found" is an answer (None / False), not 
 
 from __future__ import annotations
 
-import base64
+import time
 from typing import Any
 
 import httpx
@@ -67,19 +67,6 @@ class Kube:
             if exc.status != 404:
                 raise self._fail(f"delete {kind} {namespace}/{name}", exc) from exc
 
-    def secret_value(self, namespace: str, name: str, key: str) -> str | None:
-        """The decoded value of one key of a Secret; None when the Secret or the key is missing."""
-        try:
-            secret = self.core.read_namespaced_secret(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise self._fail(f"read Secret {namespace}/{name}", exc) from exc
-        data = secret.data or {}
-        if key not in data:
-            return None
-        return base64.b64decode(data[key]).decode("utf-8", "replace").strip()
-
     def pvc_exists(self, namespace: str, name: str) -> bool:
         try:
             self.core.read_namespaced_persistent_volume_claim(name, namespace)
@@ -119,12 +106,28 @@ class Kube:
             raise self._fail(f"list pods {namespace} {selector}", exc) from exc
         return [self.api.sanitize_for_serialization(p) for p in pods]
 
-    def get_json(self, url: str, api_key: str | None) -> Any:
-        """GET a node's JSON route; None when the node does not answer well."""
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    def mount_failures(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's ``FailedMount`` Events (a pod's Secret that is missing shows there)."""
         try:
-            resp = httpx.get(url, headers=headers, timeout=self.http_timeout)
-            resp.raise_for_status()
-            return resp.json()
-        except (httpx.HTTPError, ValueError):
+            events = self.core.list_namespaced_event(namespace, field_selector="reason=FailedMount").items
+        except ApiException as exc:
+            raise self._fail(f"list events {namespace}", exc) from exc
+        return [self.api.sanitize_for_serialization(e) for e in events]
+
+    def get_text(self, url: str, max_bytes: int) -> str | None:
+        """GET a node's route as text, reading at most ``max_bytes`` within ``http_timeout`` in all; None
+        when the node does not answer well, answers more or trickles (a hostile pod can neither make the
+        operator buffer without bound nor hold its handler). Redirects are not followed."""
+        deadline = time.monotonic() + self.http_timeout
+        try:
+            with httpx.stream("GET", url, timeout=self.http_timeout) as resp:
+                if resp.status_code != 200:
+                    return None
+                body = bytearray()
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes or time.monotonic() > deadline:
+                        return None
+            return body.decode("utf-8", "replace")
+        except httpx.HTTPError:
             return None

@@ -1,9 +1,12 @@
-"""Pure readers of what the operator observes: pods (init container failures) and ``/swarm/nodes``."""
+"""Pure readers of what the operator observes: pods (init container failures, readiness) and the swarm
+as the pods' ``/metrics`` (``scrape``) report it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from llamanet_operator.scrape import NodeSample
 
 
 @dataclass(frozen=True)
@@ -24,13 +27,12 @@ class PullFailure:
     message: str
 
 
-def swarm_summary(answer: Any) -> SwarmSummary | None:
-    """``GET /swarm/nodes`` -> summary; None for an answer of another shape."""
-    if not isinstance(answer, dict) or not isinstance(answer.get("nodes"), list):
-        return None
-    models = answer.get("models")
-    names = sorted(models) if isinstance(models, dict) else []
-    return SwarmSummary(peers=len(answer["nodes"]), models=names)
+def swarm_summary(samples: list[NodeSample]) -> SwarmSummary | None:
+    """The swarm as the first pod that reports it sees it (pods' ``/metrics``); None when none does."""
+    for sample in samples:
+        if sample.swarm_nodes is not None:
+            return SwarmSummary(peers=sample.swarm_nodes, models=sample.models)
+    return None
 
 
 def pull_failures(pods: list[dict[str, Any]]) -> list[PullFailure]:
@@ -51,6 +53,23 @@ def pull_failures(pods: list[dict[str, Any]]) -> list[PullFailure]:
             reason = "ChecksumMismatch" if "sha256" in message and "match" in message else "ModelPullFailed"
             out.append(PullFailure(name, reason, message))
     return out
+
+
+def missing_mount(events: list[dict[str, Any]], pods: set[str]) -> str | None:
+    """The latest kubelet ``FailedMount`` of one of ``pods`` for a missing Secret (the operator does not
+    read Secrets: the kubelet finds a missing one when it mounts it), as its message; None if none."""
+    latest: tuple[str, str] | None = None
+    for event in events:
+        obj = event.get("involvedObject") or {}
+        message = str(event.get("message") or "")
+        if obj.get("kind") != "Pod" or obj.get("name") not in pods or event.get("reason") != "FailedMount":
+            continue
+        if "secret" not in message or "not found" not in message:
+            continue
+        when = str(event.get("lastTimestamp") or event.get("eventTime") or "")
+        if latest is None or when >= latest[0]:
+            latest = (when, f"{obj['name']}: {message[:300]}")
+    return latest[1] if latest else None
 
 
 def ready_pod_names(pods: list[dict[str, Any]]) -> list[str]:

@@ -1,4 +1,4 @@
-"""One reconcile pass (spec -> children) and one observation pass (cluster -> status).
+"""One reconcile pass (spec -> children) and one observation pass (cluster -> status, autoscaling).
 
 Decisions come from the pure modules; ``Kube`` does the I/O. Problems are raised as operator errors
 (``SpecError``, ``DependencyError``, ``CapacityError``, ``KubeError``) for ``handlers`` to map.
@@ -6,12 +6,16 @@ Decisions come from the pure modules; ``Kube`` does the I/O. Problems are raised
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from llamanet_operator.autoscale import Decision, decide
 from llamanet_operator.errors import CapacityError, DependencyError
 from llamanet_operator.kube import Kube
 from llamanet_operator.names import HTTP_PORT, Owner, endpoint_url, headless_domain, selector_string
-from llamanet_operator.observe import pull_failures, ready_pod_names, swarm_summary
+from llamanet_operator.observe import missing_mount, pull_failures, ready_pod_names, swarm_summary
+from llamanet_operator.policy import Policy, enforce
+from llamanet_operator.scrape import NodeSample, parse_metrics
 from llamanet_operator.services import client_service, dht_service, headless_service, pod_disruption_budget
 from llamanet_operator.settings import OperatorSettings
 from llamanet_operator.spec import LlamaNodeSpec
@@ -32,14 +36,19 @@ def desired_children(owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettin
 
 
 def check_dependencies(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> None:
-    """Secrets and PVCs the spec names exist (without them no pod could start: nothing is applied)."""
-    refs = [("swarm.secretRef", spec.swarm.secret_ref), ("apiKeySecretRef", spec.api_key_secret_ref)]
-    for field, ref in refs:
-        if ref is not None and kube.secret_value(owner.namespace, ref.name, ref.key) is None:
-            raise DependencyError(f"{field}: Secret {ref.name!r} with key {ref.key!r} not found")
+    """PVCs the spec names exist (without them no pod could start: nothing is applied).
+
+    Secrets are not read: the pods mount them, so a missing one keeps the pods in ContainerCreating and
+    ``observe`` reports it from the kubelet's FailedMount Events; the operator needs no Secret access.
+    """
     pvc = spec.model.source.pvc
     if pvc is not None and not kube.pvc_exists(owner.namespace, pvc.claim_name):
         raise DependencyError(f"model.source.pvc: PersistentVolumeClaim {pvc.claim_name!r} not found")
+
+
+def admit(spec: LlamaNodeSpec, settings: OperatorSettings) -> None:
+    """The operator's policy (``PolicyError``, permanent, when the spec asks for too much)."""
+    enforce(spec, Policy.from_settings(settings))
 
 
 def check_capacity(kube: Kube, spec: LlamaNodeSpec) -> None:
@@ -61,9 +70,21 @@ def apply_children(kube: Kube, owner: Owner, spec: LlamaNodeSpec, settings: Oper
         kube.delete("policy/v1", "PodDisruptionBudget", owner.namespace, owner.name)
 
 
-def api_key(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> str | None:
-    ref = spec.api_key_secret_ref
-    return kube.secret_value(owner.namespace, ref.name, ref.key) if ref is not None else None
+def samples(kube: Kube, owner: Owner, pods: list[dict[str, Any]], max_bytes: int) -> list[NodeSample]:
+    """Each ready pod's ``/metrics`` (open without the API key), size-capped; pods that fail are left out."""
+    out = []
+    for pod in ready_pod_names(pods):
+        text = kube.get_text(f"http://{pod}.{headless_domain(owner)}:{HTTP_PORT}/metrics", max_bytes)
+        sample = parse_metrics(text) if text is not None else None
+        if sample is not None:
+            out.append(sample)
+    return out
+
+
+@dataclass(frozen=True)
+class Observed:
+    status: dict[str, Any]
+    scale: Decision | None  # the autoscaler's, with spec.autoscaling
 
 
 def observe(
@@ -74,16 +95,16 @@ def observe(
     old_status: dict[str, Any] | None,
     now: str,
     problem: Problem | None = None,
-) -> dict[str, Any]:
-    """The status from the StatefulSet, its pods and one ready node's ``/swarm/nodes``."""
+    max_bytes: int = 1024 * 1024,
+) -> Observed:
+    """The status from the StatefulSet, its pods and their ``/metrics``; the autoscaler's decision."""
     selector = selector_string(owner)
     pods = kube.pods(owner.namespace, selector)
-    swarm = None
-    for pod in ready_pod_names(pods)[:2]:
-        url = f"http://{pod}.{headless_domain(owner)}:{HTTP_PORT}/swarm/nodes"
-        swarm = swarm_summary(kube.get_json(url, api_key(kube, owner, spec)))
-        if swarm is not None:
-            break
+    found = samples(kube, owner, pods, max_bytes)
+    if problem is None:
+        mount = missing_mount(kube.mount_failures(owner.namespace), {p["metadata"]["name"] for p in pods})
+        if mount is not None:
+            problem = Problem(DependencyError.reason, f"a Secret the spec names is missing: {mount}")
     obs = Observation(
         generation=generation,
         replicas=spec.replicas,
@@ -91,7 +112,16 @@ def observe(
         endpoint=endpoint_url(owner, spec),
         statefulset=kube.statefulset_status(owner.namespace, owner.name),
         pull_failures=pull_failures(pods),
-        swarm=swarm,
+        swarm=swarm_summary(found),
         problem=problem,
+        queue_depth=sum(s.queue_depth for s in found) if found else None,
     )
-    return compute_status(obs, old_status, now)
+    status = compute_status(obs, old_status, now)
+    scale = None
+    if spec.autoscaling is not None:
+        old_auto = (old_status or {}).get("autoscaling")
+        scale = decide(spec.autoscaling, spec.replicas, found, old_auto, now)
+        status["autoscaling"] = scale.as_status(now, old_auto)
+    else:
+        status["autoscaling"] = None  # a merge patch: removes an old decision
+    return Observed(status, scale)

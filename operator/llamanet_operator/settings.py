@@ -19,10 +19,32 @@ class OperatorSettings(BaseSettings):
 
     namespaces: list[str] = Field(default_factory=list, description="namespaces to watch")
     all_namespaces: bool = Field(False, description="watch every namespace (cluster scope)")
+    exclude_namespaces: list[str] = Field(
+        default_factory=list, description="with all_namespaces: namespaces left to another operator"
+    )
     liveness: str = Field("http://0.0.0.0:8080/healthz", description="kopf liveness endpoint")
     node_image: str = Field(f"llamanet/node:{__version__}", description="image when a spec gives none")
     cluster_domain: str = Field("cluster.local", description="the cluster's DNS domain")
     observe_interval: float = Field(30.0, gt=0, description="seconds between status observations")
     http_timeout: float = Field(5.0, gt=0, description="timeout of requests to the nodes' HTTP API")
     field_manager: str = Field("llamanet-operator", description="server-side apply field manager")
+    max_response_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        description="the most bytes read from one node's answer (a hostile pod cannot exhaust us)",
+    )
+    # the policy (``policy``): what a LlamaNode may ask for; lists are JSON in the environment
+    allowed_image_prefixes: list[str] = Field(
+        default_factory=list, description="image prefixes a spec may name; empty: the node image's repository"
+    )
+    allowed_runtime_classes: list[str] = Field(default_factory=list, description="runtimeClassNames allowed")
+    allowed_priority_classes: list[str] = Field(
+        default_factory=list, description="priorityClassNames allowed"
+    )
+    allowed_env_secrets: list[str] = Field(
+        default_factory=list, description="Secrets env valueFrom may read besides those the spec names"
+    )
+    allowed_env_config_maps: list[str] = Field(
+        default_factory=list, description="ConfigMaps env valueFrom may read"
+    )
     log_level: str = "INFO"

@@ -94,6 +94,21 @@ class Storage(_Model):
     storage_class_name: str | None = None
 
 
+class Autoscaling(_Model):
+    """Replicas from the queue depth of the LlamaNode's own pods (``autoscale``)."""
+
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(ge=1)
+    target_queue_per_replica: int = Field(2, ge=1)
+    scale_down_delay_seconds: int = Field(300, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("autoscaling.minReplicas must not exceed maxReplicas")
+        return self
+
+
 class LlamaNodeSpec(_Model):
     model: ModelSpec
     replicas: int = Field(1, ge=0)
@@ -112,6 +127,7 @@ class LlamaNodeSpec(_Model):
     runtime_class_name: str | None = None
     env: list[dict[str, Any]] = Field(default_factory=list)
     site: str | None = Field(None, max_length=64)
+    autoscaling: Autoscaling | None = None
 
     @property
     def gpu_layers(self) -> int:

@@ -6,6 +6,16 @@ which resumes and verifies the sha256) and the node key (``/data/node.key``): a 
 rescheduled pod keeps its DHT identity and does not download the model again. With
 ``model.source.pvc`` the given claim is mounted read-only at ``/models`` and ``data`` only holds the
 key (64Mi unless ``storage.size`` says otherwise).
+
+Pods pass Pod Security "restricted" (``podsecurity``): uid/gid 10001, ``fsGroup`` (root-owned volumes
+become writable), RuntimeDefault seccomp, no capabilities, read-only root with an emptyDir at ``/tmp``
+(the only other path anything writes), no service-account token.
+
+Rolling updates replace one pod at a time and wait for it to be ready (``minReadySeconds``). A pod
+being replaced first sleeps ``PRE_STOP_SECONDS`` in ``preStop`` while the endpoints drop it (it is no
+longer ready for the Services once terminating), then gets SIGTERM: the node stops accepting
+connections (its probes fail) and finishes in-flight requests within ``DRAIN_SECONDS`` (the node's
+``timeout_graceful_shutdown``); the grace period covers both.
 """
 
 from __future__ import annotations
@@ -29,10 +39,17 @@ from llamanet_operator.podenv import (
     SWARM_SECRET_DIR,
     container_env,
 )
+from llamanet_operator.podsecurity import container_security_context, pod_security_context
 from llamanet_operator.spec import LlamaNodeSpec
 
 URL_MODEL_STORAGE = "10Gi"
 KEY_ONLY_STORAGE = "64Mi"
+TMP_DIR = "/tmp"
+TMP_SIZE = "256Mi"
+PRE_STOP_SECONDS = 5
+DRAIN_SECONDS = 30  # node/llamanet/server.py: uvicorn's timeout_graceful_shutdown
+GRACE_SECONDS = PRE_STOP_SECONDS + DRAIN_SECONDS + 10
+MIN_READY_SECONDS = 10
 
 
 def pull_command(spec: LlamaNodeSpec) -> list[str]:
@@ -69,8 +86,11 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
 
 def _volumes(spec: LlamaNodeSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(pod volumes, node container mounts); ``data`` comes from the claim template."""
-    volumes: list[dict[str, Any]] = []
-    mounts: list[dict[str, Any]] = [{"name": "data", "mountPath": DATA_DIR}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}}]
+    mounts: list[dict[str, Any]] = [
+        {"name": "data", "mountPath": DATA_DIR},
+        {"name": "tmp", "mountPath": TMP_DIR},
+    ]
     pvc = spec.model.source.pvc
     if pvc is not None:
         volumes.append(
@@ -107,7 +127,10 @@ def node_container(
         "startupProbe": _probe(10, 180),
         "readinessProbe": _probe(10, 3),
         "livenessProbe": _probe(20, 6),
-        "securityContext": {"allowPrivilegeEscalation": False},
+        # the endpoints drop a terminating pod; the sleep lets that reach every kube-proxy (and the
+        # swarm's routers see the node busy) before SIGTERM starts the node's drain
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
+        "securityContext": container_security_context(),
     }
 
 
@@ -117,11 +140,11 @@ def init_container(spec: LlamaNodeSpec, image: str) -> dict[str, Any]:
         "image": image,
         "imagePullPolicy": spec.image_pull_policy,
         "args": pull_command(spec),
-        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}],
+        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}, {"name": "tmp", "mountPath": TMP_DIR}],
         # the pull's error (e.g. a sha256 mismatch) becomes the container's termination message,
         # which the operator turns into a condition and an Event
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {"allowPrivilegeEscalation": False},
+        "securityContext": container_security_context(),
     }
 
 
@@ -143,6 +166,9 @@ def build_statefulset(owner: Owner, spec: LlamaNodeSpec, default_image: str) -> 
         "containers": [node_container(owner, spec, image, mounts)],
         "volumes": volumes,
         "enableServiceLinks": False,
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        "terminationGracePeriodSeconds": GRACE_SECONDS,
     }
     if spec.model.source.url is not None:
         pod["initContainers"] = [init_container(spec, image)]
@@ -163,7 +189,9 @@ def build_statefulset(owner: Owner, spec: LlamaNodeSpec, default_image: str) -> 
             "replicas": spec.replicas,
             "serviceName": headless_name(owner),
             "podManagementPolicy": "Parallel",
-            "updateStrategy": {"type": "RollingUpdate"},
+            # one pod at a time (podManagementPolicy only affects scaling), the next once it is ready
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+            "minReadySeconds": MIN_READY_SECONDS,
             "selector": {"matchLabels": selector_labels(owner)},
             "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
             "volumeClaimTemplates": [claim_template(spec)],

@@ -31,6 +31,7 @@ class Observation:
     pull_failures: list[PullFailure] = field(default_factory=list)
     swarm: SwarmSummary | None = None
     problem: Problem | None = None
+    queue_depth: int | None = None  # requests waiting on the ready pods that answered; None: none did
 
 
 def _cond(type_: str, ok: bool, reason: str, message: str) -> dict[str, str]:
@@ -60,7 +61,7 @@ def conditions(obs: Observation) -> list[dict[str, str]]:
         available = _cond("Available", False, "NoReadyReplicas", f"0/{obs.replicas} replicas ready")
 
     if obs.swarm is None:
-        swarm = _cond("SwarmJoined", False, "NoSwarmData", "no ready node answered /swarm/nodes yet")
+        swarm = _cond("SwarmJoined", False, "NoSwarmData", "no ready node reported the swarm (/metrics) yet")
     elif obs.swarm.peers >= max(ready, 1):
         swarm = _cond("SwarmJoined", True, "Joined", f"the swarm has {obs.swarm.peers} node(s)")
     else:
@@ -124,6 +125,8 @@ def compute_status(obs: Observation, old: dict[str, Any] | None, now: str) -> di
         "observedGeneration": obs.generation,
         "replicas": int(sts.get("replicas") or 0),
         "readyReplicas": int(sts.get("readyReplicas") or 0),
+        "ready": f"{int(sts.get('readyReplicas') or 0)}/{obs.replicas}",
+        "queueDepth": obs.queue_depth,
         "selector": obs.selector,
         "endpoint": obs.endpoint,
         "swarm": obs.swarm.as_status() if obs.swarm else {"peers": 0, "models": []},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +12,17 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes.client import ApiClient
+
+from llamanet.api.metrics import NodeMetrics
+from llamanet.engine.stats import EngineStats
+from llamanet_operator.podsecurity import hardening_gaps, restricted_violations
+from llamanet_operator.settings import OperatorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "llamanet"
 VALUES = Path(__file__).with_name("values-llamanodes.yaml")
+DASHBOARD = CHART / "dashboards" / "llamanet-node.json"
 RECOMMENDED = ("name", "instance", "version", "component", "part-of", "managed-by")
 
 pytestmark = pytest.mark.chart
@@ -44,7 +53,9 @@ def render(helm: Path, *args: str) -> list[dict[str, Any]]:
 
 
 def test_lint_clean(helm: Path) -> None:
-    for extra in ([], ["-f", str(VALUES)], ["--set", "operator.scope=cluster"]):
+    everything = ["--set", "networkPolicy.enabled=true", "--set", "metrics.podMonitor.enabled=true",
+                  "--set", "metrics.grafanaDashboard.enabled=true"]  # fmt: skip
+    for extra in ([], ["-f", str(VALUES)], ["--set", "operator.scope=cluster"], everything):
         out = run_helm(helm, "lint", "--strict", str(CHART), *extra)
         assert out.returncode == 0, out.stdout + out.stderr
 
@@ -139,3 +150,153 @@ def test_every_value_is_commented() -> None:
             keys += 1
             assert lines[i - 1].strip().startswith("#"), f"values.yaml line {i + 1} has no comment: {line}"
     assert keys > 20
+
+
+# ---------------------------------------------------------------- least privilege, restricted pods
+
+
+def test_no_role_grants_secrets_in_either_scope(helm: Path) -> None:
+    for extra in ([], ["--set", "operator.scope=cluster"], ["-f", str(VALUES)]):
+        for doc in render(helm, *extra):
+            if doc["kind"] in ("Role", "ClusterRole"):
+                resources = {r for rule in doc["rules"] for r in rule["resources"]}
+                assert "secrets" not in resources, (extra, doc["metadata"]["name"])
+                assert "*" not in resources
+
+
+def test_chart_pods_pass_pod_security_restricted(helm: Path) -> None:
+    docs = render(helm, "-f", str(VALUES))
+    (deploy,) = (d for d in docs if d["kind"] == "Deployment")
+    (test_pod,) = (d for d in docs if d["kind"] == "Pod")
+    operator_pod = deploy["spec"]["template"]["spec"]
+    assert restricted_violations(operator_pod) == []
+    # the operator keeps its service-account token (its API login); nothing else is missing
+    assert hardening_gaps(operator_pod) == ["pod: the service-account token is mounted"]
+    assert operator_pod["securityContext"]["runAsUser"] == 10001
+    assert operator_pod["securityContext"]["runAsGroup"] == 10001
+    assert restricted_violations(test_pod["spec"]) == [] and hardening_gaps(test_pod["spec"]) == []
+
+
+def operator_env(docs: list[dict[str, Any]]) -> dict[str, str]:
+    (deploy,) = (d for d in docs if d["kind"] == "Deployment")
+    return {e["name"]: e["value"] for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_policy_values_reach_the_operators_settings(helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = render(
+        helm,
+        "--set", "operator.policy.allowedImagePrefixes={mirror.example/llamanet/node:}",
+        "--set", "operator.policy.allowedRuntimeClasses={nvidia}",
+        "--set", "operator.policy.allowedEnvConfigMaps={tuning}",
+        "--set", "operator.maxResponseBytes=2097152",
+    )  # fmt: skip
+    for name, value in operator_env(docs).items():
+        monkeypatch.setenv(name, value)
+    settings = OperatorSettings()
+    assert settings.allowed_image_prefixes == ["mirror.example/llamanet/node:"]
+    assert settings.allowed_runtime_classes == ["nvidia"] and settings.allowed_priority_classes == []
+    assert settings.allowed_env_config_maps == ["tuning"]
+    assert settings.max_response_bytes == 2097152
+
+
+def test_exclude_namespaces_only_in_cluster_scope(helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "LLAMANET_OPERATOR_EXCLUDE_NAMESPACES" not in operator_env(
+        render(helm, "--set", "operator.excludeNamespaces={team-a}")
+    )
+    env = operator_env(
+        render(helm, "--set", "operator.scope=cluster", "--set", "operator.excludeNamespaces={team-a,team-b}")
+    )
+    monkeypatch.setenv("LLAMANET_OPERATOR_EXCLUDE_NAMESPACES", env["LLAMANET_OPERATOR_EXCLUDE_NAMESPACES"])
+    assert OperatorSettings().exclude_namespaces == ["team-a", "team-b"]
+
+
+def as_model(doc: dict[str, Any], model: str) -> dict[str, Any]:
+    """``doc`` through the Kubernetes client's model and back: a field the API does not know is lost."""
+    api = ApiClient()
+    obj = api._ApiClient__deserialize(doc, model)  # type: ignore[attr-defined]
+    out: dict[str, Any] = api.sanitize_for_serialization(obj)
+    return out
+
+
+def test_network_policies_admit_only_http_and_the_dht(helm: Path) -> None:
+    assert not [d for d in render(helm, "-f", str(VALUES)) if d["kind"] == "NetworkPolicy"]
+    docs = render(
+        helm, "-f", str(VALUES), "--set", "networkPolicy.enabled=true",
+        "--set", "networkPolicy.dhtFrom[0].ipBlock.cidr=198.51.100.0/24",
+    )  # fmt: skip
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    for policy in policies:
+        assert as_model(policy, "V1NetworkPolicy") == policy  # every field is one the API knows
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+    nodes = [p for p in policies if p["metadata"]["name"].endswith("-nodes")]
+    assert sorted(p["metadata"]["namespace"] for p in nodes) == ["demo", "other"]
+    for policy in nodes:
+        assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "llamanet-node"}}
+        http, dht = policy["spec"]["ingress"]
+        assert http == {"ports": [{"port": 8000, "protocol": "TCP"}]}  # any source, that port only
+        assert dht["ports"] == [{"port": 8001, "protocol": "UDP"}]
+        assert dht["from"] == [{"ipBlock": {"cidr": "198.51.100.0/24"}}]
+    (operator,) = (p for p in policies if p["metadata"]["name"].endswith("-operator"))
+    assert operator["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert operator["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+
+
+def test_pod_monitor_and_dashboard_only_when_enabled(helm: Path) -> None:
+    assert not [d for d in render(helm) if d["kind"] in ("PodMonitor", "ConfigMap")]
+    docs = render(
+        helm, "--set", "metrics.podMonitor.enabled=true", "--set", "metrics.podMonitor.labels.release=prom",
+        "--set", "metrics.grafanaDashboard.enabled=true", "--set", "operator.watchNamespaces={demo,other}",
+    )  # fmt: skip
+    (monitor,) = (d for d in docs if d["kind"] == "PodMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "llamanet-node"}}
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["demo", "other"]}
+    assert monitor["spec"]["podMetricsEndpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    cluster = render(helm, "--set", "metrics.podMonitor.enabled=true", "--set", "operator.scope=cluster")
+    (monitor,) = (d for d in cluster if d["kind"] == "PodMonitor")
+    assert monitor["spec"]["namespaceSelector"] == {"any": True}
+    (cm,) = (d for d in docs if d["kind"] == "ConfigMap")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(cm["data"]["llamanet-node.json"]) == json.loads(DASHBOARD.read_text())
+
+
+def test_dashboard_queries_only_metrics_the_node_exports() -> None:
+    metrics = NodeMetrics(lambda: EngineStats(1, 0, 0, 0.0, 0, 0))
+    metrics.observe_swarm({"m": ["a"]})
+    metrics.requests.labels("/v1/models", "200").inc()  # labelled series show once they have a sample
+    metrics.generations.labels("stop").inc()
+    exported = {
+        line.split("{")[0].split(" ")[0]
+        for line in metrics.render().decode().splitlines()
+        if line and not line.startswith("#")
+    }
+    dashboard = json.loads(DASHBOARD.read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bllamanet_[a-z_]+", target["expr"])
+    }
+    assert len(used) >= 10 and used <= exported, used - exported
+    assert "llamanet_queue_depth" in used and len({p["id"] for p in dashboard["panels"]}) == len(
+        dashboard["panels"]
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "networkPolicy.enabled=maybe",
+        "networkPolicy.httpFrom[0].pods=x",
+        "metrics.podMonitor.interval=often",
+        "metrics.unknown=1",
+        "operator.policy.allowedImages={x}",
+        "operator.excludeNamespaces={Bad_NS}",
+        "operator.maxResponseBytes=10",
+    ],
+)
+def test_schema_rejects_bad_new_values(helm: Path, bad: str) -> None:
+    out = run_helm(helm, "template", "rel", str(CHART), "--set", bad)
+    assert out.returncode != 0, bad
+    assert "schema" in out.stderr.lower() or "values don't meet" in out.stderr.lower(), out.stderr

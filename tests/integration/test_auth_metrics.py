@@ -3,6 +3,8 @@
 import httpx
 import pytest
 
+from llamanet_operator.kube import Kube
+from llamanet_operator.scrape import parse_metrics
 from tests.integration.conftest import SMOL, Nodes
 from tests.nodeproc import NodeProcess
 
@@ -53,3 +55,13 @@ def test_status_and_info(smol: NodeProcess) -> None:
     assert s["model"] == SMOL and s["slots_total"] == 8
     i = httpx.get(f"{smol.url}/info", timeout=10).json()
     assert i["chat_format"] == "gguf" and i["n_ctx"] == 1024
+
+
+def test_the_operator_reads_a_locked_nodes_metrics_without_its_key(locked: NodeProcess) -> None:
+    # the operator holds no API key (it never reads Secrets): /metrics gives it the load and the swarm
+    text = Kube("test", http_timeout=10.0).get_text(f"{locked.url}/metrics", max_bytes=1024 * 1024)
+    assert text is not None
+    sample = parse_metrics(text)
+    assert sample is not None
+    assert (sample.slots_total, sample.queue_depth, sample.swarm_nodes) == (1, 0, 1)
+    assert sample.models == [SMOL]

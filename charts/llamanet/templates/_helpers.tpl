@@ -52,9 +52,36 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version }}
   resources: [pods]
   verbs: [get, list]
 - apiGroups: [""]
-  resources: [secrets, persistentvolumeclaims]
+  resources: [persistentvolumeclaims]
   verbs: [get]
-- apiGroups: ["", events.k8s.io]
+# no Secrets: the pods mount them; a missing one is read from the kubelet's FailedMount Events
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch, list]
+- apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- end -}}
+
+
+{{/* the namespaces with LlamaNodes of this release's operator (NetworkPolicy, PodMonitor) */}}
+{{- define "llamanet.nodeNamespaces" -}}
+{{- if eq .Values.operator.scope "cluster" -}}{{ toJson (list .Release.Namespace) }}
+{{- else -}}{{ include "llamanet.watchNamespaces" . }}{{- end -}}
+{{- end -}}
+
+{{/* the restricted Pod Security contexts (pod, then container) */}}
+{{- define "llamanet.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile: {type: RuntimeDefault}
+{{- end -}}
+
+{{- define "llamanet.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities: {drop: [ALL]}
 {{- end -}}

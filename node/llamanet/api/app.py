@@ -76,6 +76,7 @@ def create_app(node: NodeState) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        node.metrics.observe_swarm(await node.models())
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
     install_web(app)

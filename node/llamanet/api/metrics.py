@@ -10,6 +10,8 @@ from llamanet.engine.events import Finished
 from llamanet.engine.stats import EngineStats
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# the swarm's models become label values: a swarm announcing thousands must not blow up the scrape
+MAX_SWARM_MODEL_LABELS = 64
 _TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
@@ -48,6 +50,19 @@ class NodeMetrics:
         total.set_function(lambda: stats().slots_total)
         tps = Gauge("llamanet_tokens_per_second", "Recent generation throughput", registry=r)
         tps.set_function(lambda: stats().tokens_per_second)
+        # the swarm as this node sees it (set by /metrics before rendering): the operator reads these,
+        # /metrics needs no API key
+        self.swarm_nodes = Gauge("llamanet_swarm_nodes", "Nodes this node sees in the swarm", registry=r)
+        self.swarm_model_nodes = Gauge(
+            "llamanet_swarm_model_nodes", "Nodes serving each model in the swarm", ["model"], registry=r
+        )
+
+    def observe_swarm(self, models: dict[str, list[str]]) -> None:
+        """The swarm gauges from ``{model: [node ids]}`` (this node's view, itself included)."""
+        self.swarm_model_nodes.clear()
+        for name in sorted(models)[:MAX_SWARM_MODEL_LABELS]:
+            self.swarm_model_nodes.labels(name).set(len(models[name]))
+        self.swarm_nodes.set(len({n for nodes in models.values() for n in nodes}))
 
     def observe_finished(self, f: Finished) -> None:
         self.prompt_tokens.inc(f.prompt_tokens)

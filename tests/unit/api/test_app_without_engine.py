@@ -3,7 +3,9 @@
 from fastapi.testclient import TestClient
 
 from llamanet.api.app import create_app
+from llamanet.api.metrics import MAX_SWARM_MODEL_LABELS, NodeMetrics
 from llamanet.api.node_state import NodeState
+from llamanet.engine.stats import EngineStats
 from llamanet.settings import Settings
 
 
@@ -47,3 +49,18 @@ def test_validation_error_shape() -> None:
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["param"] == "temperature" and err["type"] == "invalid_request_error"
+
+
+def test_metrics_show_the_swarm_without_a_key() -> None:
+    # the operator reads the swarm from /metrics, which needs no API key (it holds none)
+    body = client(api_key="k").get("/metrics").text
+    assert "llamanet_swarm_nodes 1.0" in body
+    assert 'llamanet_swarm_model_nodes{model="m"} 1.0' in body
+
+
+def test_swarm_model_labels_are_capped() -> None:
+    metrics = NodeMetrics(lambda: EngineStats(1, 0, 0, 0.0, 0, 0))
+    metrics.observe_swarm({f"m{i:04d}": [f"n{i}"] for i in range(1000)})
+    text = metrics.render().decode()
+    assert text.count("llamanet_swarm_model_nodes{") == MAX_SWARM_MODEL_LABELS
+    assert "llamanet_swarm_nodes 1000.0" in text

@@ -45,7 +45,9 @@ def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any])
         "labelSelectorPath": ".status.selector",
     }
     columns = {c["name"] for c in version["additionalPrinterColumns"]}
-    assert {"Model", "Replicas", "Ready", "Peers", "Endpoint", "Age"} <= columns
+    assert {"Model", "Replicas", "Ready", "Peers", "Queue", "Endpoint", "Age"} <= columns
+    paths = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
+    assert paths["Ready"] == ".status.ready" and paths["Queue"] == ".status.queueDepth"
 
 
 @pytest.mark.parametrize(
@@ -67,6 +69,12 @@ def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any])
             service={"type": "LoadBalancer", "port": 80},
             env=[{"name": "MAX_QUEUE", "value": "8"}],
             site="lab",
+            autoscaling={
+                "minReplicas": 1,
+                "maxReplicas": 4,
+                "targetQueuePerReplica": 3,
+                "scaleDownDelaySeconds": 60,
+            },
         ),
     ],
 )
@@ -87,6 +95,9 @@ def test_good_specs_pass_the_schema_and_the_operator(version: dict[str, Any], sp
         url_spec(swarm={"dhtNodePort": 80}),
         url_spec(swarm={"bootstrapPeers": ["no-port"]}),
         url_spec(engine={"contextSize": 8}),
+        url_spec(autoscaling={"minReplicas": 1}),
+        url_spec(autoscaling={"maxReplicas": 0}),
+        url_spec(autoscaling={"maxReplicas": 2, "targetQueuePerReplica": 0}),
         {"replicas": 1},
     ],
 )
@@ -116,6 +127,11 @@ def test_cel_rules_present(version: dict[str, Any]) -> None:
     assert "!has(self.url) || has(self.sha256)" in source_rules
     swarm_rules = [r["rule"] for r in props["swarm"]["x-kubernetes-validations"]]
     assert any("dhtNodePort" in r for r in swarm_rules)
+    auto_rules = [r["rule"] for r in props["autoscaling"]["x-kubernetes-validations"]]
+    assert "!has(self.minReplicas) || self.minReplicas <= self.maxReplicas" in auto_rules
+    auto = props["autoscaling"]["properties"]
+    assert (auto["minReplicas"]["default"], auto["targetQueuePerReplica"]["default"]) == (1, 2)
+    assert auto["scaleDownDelaySeconds"]["default"] == 300
 
 
 # The keywords a structural schema may use (apiextensions.k8s.io/v1 JSONSchemaProps); anything else,

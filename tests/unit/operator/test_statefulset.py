@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from llamanet_operator.names import Owner, bootstrap_nodes
+from llamanet_operator.podsecurity import hardening_gaps, restricted_violations
 from llamanet_operator.spec import parse_spec
 from llamanet_operator.statefulset import build_statefulset
 from tests.unit.operator.conftest import SHA, pvc_spec, url_spec
@@ -32,7 +34,10 @@ def test_url_model_pulls_in_an_init_container_into_the_replica_volume(owner: Own
         "smollm2-135m",
     ]
     assert init["terminationMessagePolicy"] == "FallbackToLogsOnError"
-    assert init["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    assert init["volumeMounts"] == [
+        {"name": "data", "mountPath": "/data"},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
     claim = sts["spec"]["volumeClaimTemplates"][0]
     assert claim["metadata"]["name"] == "data"
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
@@ -148,3 +153,54 @@ def test_owner_reference_labels_probes_and_scheduling(owner: Owner) -> None:
     container = pod["containers"][0]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+
+
+def _pods(owner: Owner) -> list[dict[str, Any]]:
+    specs = [
+        url_spec(),
+        pvc_spec(),
+        url_spec(swarm={"secretRef": {"name": "s"}}, apiKeySecretRef={"name": "a"}, resources={"gpus": 1}),
+    ]
+    return [build_statefulset(owner, parse_spec(s), IMAGE)["spec"]["template"]["spec"] for s in specs]
+
+
+def test_pods_pass_pod_security_restricted(owner: Owner) -> None:
+    for pod in _pods(owner):
+        assert restricted_violations(pod) == []
+        assert hardening_gaps(pod) == []
+
+
+def test_pod_security_fields(owner: Owner) -> None:
+    pod = _pods(owner)[0]
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["automountServiceAccountToken"] is False
+    for container in pod["initContainers"] + pod["containers"]:
+        sc = container["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+        assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}} in pod["volumes"]
+
+
+def test_the_node_image_user_is_the_pods_user() -> None:
+    dockerfile = (Path(__file__).resolve().parents[3] / "images" / "node.Dockerfile").read_text()
+    assert "--uid 10001 --user-group" in dockerfile and "USER llamanet" in dockerfile
+
+
+def test_rolling_update_waits_for_readiness_and_pods_drain(owner: Owner) -> None:
+    sts = build_statefulset(owner, parse_spec(url_spec(replicas=3)), IMAGE)
+    assert sts["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert sts["spec"]["minReadySeconds"] > 0
+    pod = sts["spec"]["template"]["spec"]
+    node = pod["containers"][0]
+    pre_stop = node["lifecycle"]["preStop"]["sleep"]["seconds"]
+    # preStop, then the node's 30 s graceful shutdown (server.py), must fit in the grace period
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + 30
+    assert node["readinessProbe"]["httpGet"]["path"] == "/health"

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamanet_operator.observe import PullFailure, SwarmSummary, pull_failures, ready_pod_names, swarm_summary
+from llamanet_operator.observe import (
+    PullFailure,
+    SwarmSummary,
+    missing_mount,
+    pull_failures,
+    ready_pod_names,
+    swarm_summary,
+)
+from llamanet_operator.scrape import NodeSample
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
 
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
@@ -111,15 +119,39 @@ def test_pull_failures_read_from_init_container_status() -> None:
 
 
 def test_swarm_summary_and_ready_pods() -> None:
-    answer = {
-        "self": "a",
-        "nodes": [{"node_id": "a"}, {"node_id": "b"}],
-        "models": {"m2": ["b"], "m1": ["a"]},
-    }
-    assert swarm_summary(answer) == SwarmSummary(2, ["m1", "m2"])
-    assert swarm_summary(None) is None and swarm_summary({"detail": "x"}) is None
+    older = NodeSample(slots_total=1)  # a node without the swarm gauges
+    newer = NodeSample(slots_total=1, swarm_nodes=2, models=["m1", "m2"])
+    assert swarm_summary([older, newer]) == SwarmSummary(2, ["m1", "m2"])
+    assert swarm_summary([older]) is None and swarm_summary([]) is None
     pods = [
         {"metadata": {"name": "p1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
         {"metadata": {"name": "p0"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
     ]
     assert ready_pod_names(pods) == ["p1"]
+
+
+def test_ready_text_and_queue_depth_for_the_printer_columns() -> None:
+    status = compute_status(obs(statefulset={"replicas": 2, "readyReplicas": 1}, queue_depth=4), None, T0)
+    assert status["ready"] == "1/2" and status["queueDepth"] == 4
+    assert compute_status(obs(), None, T0)["queueDepth"] is None
+
+
+def test_missing_secret_is_read_from_the_kubelets_failed_mounts() -> None:
+    def event(pod: str, message: str, when: str, reason: str = "FailedMount") -> dict[str, Any]:
+        return {
+            "involvedObject": {"kind": "Pod", "name": pod},
+            "reason": reason,
+            "message": message,
+            "lastTimestamp": when,
+        }
+
+    missing = 'MountVolume.SetUp failed for volume "api-key" : secret "missing-secret" not found'
+    events = [
+        event("other-0", missing, T1),  # another LlamaNode's pod
+        event("smol-0", "MountVolume.SetUp failed: timeout", T1),
+        event("smol-0", missing, T0),
+        event("smol-0", missing, T1, reason="Scheduled"),
+    ]
+    found = missing_mount(events, {"smol-0", "smol-1"})
+    assert found is not None and found.startswith("smol-0:") and "missing-secret" in found
+    assert missing_mount(events[:2], {"smol-0"}) is None
