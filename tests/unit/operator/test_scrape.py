@@ -101,7 +101,8 @@ def server() -> Iterator[str]:
 
 
 def test_reads_are_size_capped(server: str) -> None:
-    kube = Kube("test", http_timeout=5.0)
+    # a generous deadline (a loaded 2-core CI machine): only the size cap may refuse these reads
+    kube = Kube("test", http_timeout=60.0)
     assert kube.get_text(f"{server}/small", max_bytes=1024 * 1024) == "x" * 4096
     assert kube.get_text(f"{server}/big", max_bytes=1024 * 1024) is None
     assert kube.get_text("http://127.0.0.1:1/metrics", max_bytes=1024) is None
@@ -111,4 +112,5 @@ def test_a_trickling_or_redirecting_node_gives_nothing(server: str) -> None:
     kube = Kube("test", http_timeout=1.0)
     assert kube.get_text(f"{server}/trickle", max_bytes=1024) is None
     assert kube.get_text(f"{server}/redirect", max_bytes=1024) is None
-    assert Kube("test", http_timeout=10.0).get_text(f"{server}/trickle", max_bytes=1024) == "x" * 20
+    # the same 4 s answer within a generous deadline is read whole (liveness bound for a loaded machine)
+    assert Kube("test", http_timeout=60.0).get_text(f"{server}/trickle", max_bytes=1024) == "x" * 20
