@@ -1,24 +1,28 @@
-"""``Router``: turns discovery, bans and fresh ``/status`` probes into the order in which to try nodes.
+"""``Planner``: the order in which the client tries nodes, from discovery, bans and fresh ``/status`` probes.
 
-The decisions are ``selection``'s pure functions; this module only does the probing and bookkeeping.
+The decisions are routing's (``routing.candidates.plan`` over the ``routing.selection`` pipeline, the
+same the node's router uses); this module adds the client's last resort: nodes banned after recent
+failures are tried after every other candidate, soonest unbanned first. Bans are keyed by
+``NodeView.key`` (a record's node id; a fixed-URL node's URL).
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
-from llamanet.client import selection
 from llamanet.client.discovery import Discovery
-from llamanet.client.errors import ClientError, NodeUnavailableError, NoNodeAvailableError
-from llamanet.client.nodes import NodeInfo
+from llamanet.client.errors import ClientError, NoNodeAvailableError
 from llamanet.client.transport import Transport
+from llamanet.routing import candidates, selection
 from llamanet.routing.bans import BanList
+from llamanet.routing.errors import ProbeFailedError
+from llamanet.routing.view import NodeView
 
 
-class Router:
+class Planner:
     def __init__(
         self,
         discovery: Discovery,
@@ -38,45 +42,31 @@ class Router:
         self.rng = rng or random.Random()
         self.clock = clock
 
-    async def _probe(self, node: NodeInfo) -> NodeInfo | str:
+    async def _fetch_status(self, node: NodeView) -> Any:
         try:
-            status = await self.transport.get_json(node.url, "/status", timeout=self.probe_timeout)
-        except NodeUnavailableError as exc:
-            return exc.reason
+            return await self.transport.get_json(node.url, "/status", timeout=self.probe_timeout)
         except ClientError as exc:
-            return str(exc)
-        if not isinstance(status, dict):
-            return "bad /status answer"
-        fresh = node.with_status(status)
-        return fresh if fresh.ready else f"not ready ({status.get('status')})"
+            raise ProbeFailedError(getattr(exc, "reason", str(exc))) from exc
 
-    async def plan(self, model: str | None) -> tuple[list[NodeInfo], list[tuple[str, str]]]:
+    async def plan(self, model: str | None) -> tuple[list[NodeView], list[tuple[str, str]]]:
         """Nodes to try, best first, and the ``(url, reason)`` of nodes dropped because a probe failed."""
         nodes = await self.discovery.get_nodes(model)
-        now = self.clock()
-        usable, banned = selection.split_banned(nodes, model, lambda url: self.bans.is_banned(url, now))
-        self.rng.shuffle(usable)  # spread ties
-        if not usable and not banned:
+        plan = await candidates.plan(
+            nodes,
+            model,
+            fetch=self._fetch_status if self.probe else None,
+            bans=self.bans,
+            now=self.clock(),
+            rng=self.rng,
+        )
+        if not plan.order and not plan.banned and not plan.failures:
             what = f"serving model {model!r}" if model else "in the swarm"
             raise NoNodeAvailableError(f"no node found {what}")
-        probed: dict[str, NodeInfo] = {}
-        failures: list[tuple[str, str]] = []
-        if self.probe and usable:
-            targets = selection.probe_targets(usable, self.rng)
-            results = await asyncio.gather(*(self._probe(n) for n in targets))
-            for node, result in zip(targets, results, strict=True):
-                if isinstance(result, NodeInfo):
-                    probed[node.url] = result
-                else:
-                    self.failed(node.url)
-                    failures.append((node.url, result))
-        order = selection.order(
-            usable, probed, (url for url, _ in failures), banned, ban_until=self.bans.until
-        )
-        return order, failures
+        order = [*plan.order, *selection.last_resort(plan.banned, self.bans.until)]
+        return order, [(v.url, why) for v, why in plan.failures]
 
-    def failed(self, url: str) -> None:
-        self.bans.fail(url, self.clock())
+    def failed(self, node: NodeView) -> None:
+        self.bans.fail(node.key, self.clock())
 
-    def succeeded(self, url: str) -> None:
-        self.bans.succeed(url)
+    def succeeded(self, node: NodeView) -> None:
+        self.bans.succeed(node.key)
