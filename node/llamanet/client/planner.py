@@ -58,6 +58,7 @@ class Planner:
             bans=self.bans,
             now=self.clock(),
             rng=self.rng,
+            probe_alone=True,
         )
         if not plan.order and not plan.banned and not plan.failures:
             what = f"serving model {model!r}" if model else "in the swarm"

@@ -49,13 +49,18 @@ async def plan(
     rng: random.Random,
     inflight: Mapping[str, int] | None = None,
     rules: selection.Rules = selection.DEFAULT_RULES,
+    probe_alone: bool = False,
 ) -> Plan:
-    """Eligible views, two of them probed when there is a choice (``fetch`` None: never), in order."""
+    """Eligible views, two of them probed when there is a choice (``fetch`` None: never), in order.
+
+    ``probe_alone`` probes a lone candidate too: the client does (it learns that a node is down or
+    refuses its key before it sends the request); the node's router does not (one round trip saved).
+    """
     usable, banned = selection.split(views, model, lambda key: bans.is_banned(key, now), rules)
     rng.shuffle(usable)  # spread ties
     probed: dict[str, NodeView] = {}
     failures: list[tuple[NodeView, str]] = []
-    if fetch is not None and len(usable) > 1:
+    if fetch is not None and len(usable) > (0 if probe_alone else 1):
         targets = selection.probe_targets(usable, rng)
         results = await asyncio.gather(*(probe(v, fetch) for v in targets))
         for view, result in zip(targets, results, strict=True):

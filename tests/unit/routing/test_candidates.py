@@ -54,6 +54,11 @@ async def test_one_candidate_is_not_probed_and_banned_ones_are_set_apart() -> No
     bans.fail("b", now=0.0)
     result = await plan([node("a"), node("b")], "m", fetch=never, bans=bans, now=0.5, rng=random.Random(0))
     assert [v.key for v in result.order] == ["a"] and [v.key for v in result.banned] == ["b"]
+    alone = await plan(
+        [node("a")], "m", fetch=fetcher({"a": ProbeFailedError("401")}), bans=bans, now=0.5,
+        rng=random.Random(0), probe_alone=True,
+    )  # fmt: skip
+    assert alone.order == [] and [why for _, why in alone.failures] == ["401"]
 
 
 async def test_probes_replace_the_record_state() -> None:
