@@ -88,6 +88,13 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:
     finally:
         gone.cancel()
         task.cancel()
+        task.add_done_callback(_retrieved)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a cancelled piece of work's outcome as seen (no "exception was never retrieved" log)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def collect(

@@ -18,6 +18,8 @@ class ServeHere:
 
 @dataclass(frozen=True)
 class Forward:
+    """Forward to ``candidates``; the router counts the request against the first until forwarded."""
+
     model: str
     candidates: tuple[NodeView, ...]  # best first; never empty
     hops: int  # how often the request was forwarded before reaching this node

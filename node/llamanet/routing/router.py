@@ -106,12 +106,17 @@ class RequestRouter:
                 return here
             reasons = "; ".join(f"{v.node_id[:12]}: {why}" for v, why in plan.failures)
             raise NoNodeForModelError(f"no node serving {model!r} answered: {reasons}")
+        # counted now, in the same step as the ordering, so requests decided together spread out
+        self.inflight[plan.order[0].key] += 1
         return Forward(model, tuple(plan.order), hops, local_fallback=model == self.local_model)
 
     async def forward(self, decision: Forward, outgoing: Outgoing) -> Upstream | None:
-        """The answer of the first candidate that takes the request; None: serve it here after all."""
-        reserved = decision.candidates[0].key  # counted before any await, so concurrent requests spread
-        self.inflight[reserved] += 1
+        """The answer of the first candidate that takes the request; None: serve it here after all.
+
+        A ``Forward`` decision holds a reservation of its first candidate (``inflight``): pass every
+        one to ``forward``, which releases it once the answer is complete.
+        """
+        reserved = decision.candidates[0].key
         try:
             upstream = await self.forwarder.forward(outgoing, decision.candidates)
         except BaseException as exc:

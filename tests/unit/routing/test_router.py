@@ -65,17 +65,18 @@ async def test_the_local_model_with_a_free_slot_is_served_here_and_unknown_model
 
 async def test_a_stale_records_404_fails_over_and_a_400_does_not() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/status":
-            return httpx.Response(200, json={"status": "ready", "slots_total": 4, "slots_free": 4})
+        if request.url.path == "/status":  # a looks idle, b busy: a goes first
+            busy = {"active_requests": 3, "slots_free": 1} if request.url.host == "b" else {}
+            return httpx.Response(200, json={"status": "ready", "slots_total": 4, "slots_free": 4, **busy})
         if request.url.host == "a":
             return httpx.Response(404, json={"error": {"message": "gone", "code": "model_not_found"}})
         return httpx.Response(400, json={"error": {"message": "bad", "code": "bad_request"}})
 
     r = router([record("a"), record("b")], httpx.MockTransport(handle))
     decision = await r.decide("m", hops=0)
-    assert isinstance(decision, Forward)
-    first_a = Forward(decision.model, tuple(sorted(decision.candidates, key=lambda v: v.url)), 0, False)
-    upstream = await r.forward(first_a, Outgoing("/v1/completions", b"{}", {}, stream=False))
+    assert isinstance(decision, Forward) and [v.url for v in decision.candidates] == ["http://a", "http://b"]
+    assert r.inflight == {"a" * 40: 1}  # reserved when decided, so requests decided together spread
+    upstream = await r.forward(decision, Outgoing("/v1/completions", b"{}", {}, stream=False))
     assert upstream is not None and upstream.status == 400  # a's stale 404 went on to b; b's 400 came back
     assert upstream.headers[NODE_HEADER] == "b" * 40 and "a" * 40 in r.bans.snapshot(0.0)
     assert not r.inflight  # released once answered
