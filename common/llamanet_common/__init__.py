@@ -8,6 +8,7 @@ Module map:
 - ``addresses``   ``host:port`` peer lists as written in flags, env vars and LlamaNode specs.
 - ``identity``    Ed25519 node keys: key files, signing, verification, node ids derived from keys.
 - ``record``      the signed node record stored in the DHT: fields, canonical JSON, signing.
+- ``status``      ``NodeStatus``: a node's validated ``GET /status`` answer, and the one definition of load.
 """
 
 from llamanet_common.version import __version__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from llamanet.api.node_state import NodeState
+from llamanet.node import Node
 from llamanet.settings import Settings
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.node import SwarmNode
@@ -50,14 +50,14 @@ def load_identity(settings: Settings) -> NodeIdentity:
     return NodeIdentity.load_or_create(path)
 
 
-def record_fields(node: NodeState, urls: list[str]) -> RecordFields:
+def record_fields(node: Node, urls: list[str]) -> RecordFields:
     s = node.stats()
     engine = node.engine
     settings = node.settings
     return RecordFields(
         urls=urls,
         models=[node.model_name] if engine is not None else [],
-        context_size=engine.info.n_ctx_slot if engine is not None else 0,
+        context_size=engine.context_size if engine is not None else 0,
         queue_depth=s.queue_depth,
         active_requests=s.slots_busy,
         slots_total=s.slots_total,
@@ -71,6 +71,6 @@ def record_fields(node: NodeState, urls: list[str]) -> RecordFields:
     )
 
 
-def make_swarm_node(node: NodeState, identity: NodeIdentity) -> SwarmNode:
+def make_swarm_node(node: Node, identity: NodeIdentity) -> SwarmNode:
     urls = advertised_urls(node.settings)
     return SwarmNode(identity, swarm_config(node.settings), record_factory=lambda: record_fields(node, urls))

@@ -14,15 +14,15 @@ import uvloop
 
 from llamanet import membership
 from llamanet.api.app import create_app
-from llamanet.api.node_state import NodeState
 from llamanet.engine.chat import BUILTIN, GGUF
 from llamanet.engine.engine import Engine
 from llamanet.engine.runtime import RuntimeConfig
 from llamanet.engine.sizing import choose_sizing
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
+from llamanet.node import Node
 from llamanet.routing.directory import SwarmDirectory
-from llamanet.routing.router import Router
+from llamanet.routing.router import RequestRouter
 from llamanet.settings import Settings
 from llamanet_common.errors import LlamaNetError
 
@@ -55,7 +55,7 @@ def runtime_config(settings: Settings) -> RuntimeConfig:
     )
 
 
-def prepare(settings: Settings) -> tuple[NodeState, GGUFInfo]:
+def prepare(settings: Settings) -> tuple[Node, GGUFInfo]:
     """Everything that can fail fast, before a port is opened."""
     if settings.model_path is None:
         raise NodeStartupError(
@@ -75,12 +75,12 @@ def prepare(settings: Settings) -> tuple[NodeState, GGUFInfo]:
     settings = settings.model_copy(
         update={"model_path": path, "n_ctx": sizing.n_ctx, "n_parallel": sizing.n_parallel}
     )
-    node = NodeState(settings=settings, node_id=identity.node_id, model_name=settings.model_name or name)
+    node = Node(settings=settings, node_id=identity.node_id, model_name=settings.model_name or name)
     node.identity = identity
     return node, gguf
 
 
-async def serve(node: NodeState, gguf: GGUFInfo) -> None:
+async def serve(node: Node, gguf: GGUFInfo) -> None:
     settings = node.settings
     config = uvicorn.Config(
         create_app(node),
@@ -102,7 +102,7 @@ async def serve(node: NodeState, gguf: GGUFInfo) -> None:
             httpx.AsyncClient(timeout=httpx.Timeout(settings.forward_timeout, connect=3.0))
         )
         node.swarm = swarm
-        node.router = Router(
+        node.router = RequestRouter(
             directory=SwarmDirectory(swarm.get_nodes, node.node_id),
             client=client,
             local_model=node.model_name,

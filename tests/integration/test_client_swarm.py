@@ -98,11 +98,12 @@ async def _failover(swarm: RecordSwarm, smol: NodeProcess, doomed: NodeProcess) 
         bootstrap_nodes=swarm.bootstrap, swarm_config=CLIENT_SWARM, probe=False, ban_base_s=60
     ) as client:
         await eventually(lambda: _sees(client, 2, SMOL))
-        plan, _ = await client._router.plan(SMOL)
+        plan, _ = await client._planner.plan(SMOL)
         assert plan[0].url == doomed.url
+        doomed_id = plan[0].key  # bans are keyed by the record's node id
         res = await client.generate("Hello", model=SMOL, max_tokens=2)
         assert res.url == smol.url
-        assert doomed.url in client.bans.snapshot(_now())
+        assert doomed_id in client.bans.snapshot(_now())
         chunks = await collect(client.generate_stream("Hello", model=SMOL, max_tokens=2))
         assert chunks[-1].finished and chunks[-1].url == smol.url
 
@@ -116,7 +117,7 @@ async def _failover(swarm: RecordSwarm, smol: NodeProcess, doomed: NodeProcess) 
         await eventually(lambda: _sees(client, 2, SMOL))
         for _ in range(3):
             assert (await client.chat([{"role": "user", "content": "Hi"}], model=SMOL, max_tokens=2)).url
-        assert doomed.url in client.bans.snapshot(_now())
+        assert doomed_id in client.bans.snapshot(_now())
 
 
 async def test_fixed_node_list_without_dht(smol: NodeProcess) -> None:

@@ -3,10 +3,13 @@
 - ``errors``          OpenAI-shaped error bodies; maps every exception to a 4xx/5xx at the edge.
 - ``schemas``         request models shared by the native and OpenAI routes (validation lives here).
 - ``translate``       pure functions: request models to engine requests (sampling, grammar, limits).
-- ``streaming``       runs a generation to completion or as SSE, cancelling it when the client leaves.
+- ``streaming``       runs a generation (or waits for a forwarded one) to completion or as a stream,
+                      cancelling it when the client leaves; 499 ``CLIENT_CLOSED_REQUEST``.
+- ``dependencies``    the node, its engine, and serve-or-forward as one FastAPI dependency per body type;
+                      forwarded answers (routing's ``Upstream``) become responses here.
 - ``native_routes``   ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``.
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
-- ``metrics``         Prometheus metrics and ``/metrics``.
+- ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``.
 - ``auth``            optional bearer API key.
-- ``app``             ``create_app``: wires the above around one engine.
+- ``app``             ``create_app``: wires the above around one ``Node`` (``/metrics`` too).
 """

@@ -6,10 +6,10 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from llamanet.api import native_routes, openai_routes, swarm_routes
+from llamanet.api import dependencies, native_routes, openai_routes, swarm_routes
 from llamanet.api.auth import ApiKeyMiddleware
 from llamanet.api.errors import ApiError, install_error_handlers
-from llamanet.api.node_state import NodeState
+from llamanet.node import Node
 from llamanet.web.routes import install_web
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -44,7 +44,7 @@ class BodyLimitMiddleware:
 
 
 class RequestCounterMiddleware:
-    def __init__(self, app: ASGIApp, node: NodeState) -> None:
+    def __init__(self, app: ASGIApp, node: Node) -> None:
         self.app = app
         self.node = node
 
@@ -62,7 +62,7 @@ class RequestCounterMiddleware:
         await self.app(scope, receive, counting_send)
 
 
-def create_app(node: NodeState) -> FastAPI:
+def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title="LlamaNet node",
         version=node.version,
@@ -70,6 +70,7 @@ def create_app(node: NodeState) -> FastAPI:
     )
     app.state.node = node
     install_error_handlers(app)
+    dependencies.install(app)
     app.include_router(native_routes.router)
     app.include_router(openai_routes.router)
     app.include_router(swarm_routes.router)

@@ -3,38 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
+from llamanet.api.dependencies import engine_for, generate_here, node_of, stream_here
 from llamanet.api.errors import from_exception
-from llamanet.api.node_state import NodeState, node_of
 from llamanet.api.schemas import GenerateRequest
-from llamanet.api.translate import resolve_max_tokens, sampling_from, stop_strings
-from llamanet.engine.engine import Engine, Generation
+from llamanet.api.translate import generation_request
+from llamanet.engine.engine import Generation
 from llamanet.engine.events import Finished, TokenDelta
-from llamanet.engine.params import GenerationRequest
+from llamanet.node import Node
 
 router = APIRouter()
 
 
-def _submit(node: NodeState, body: GenerateRequest) -> tuple[Engine, Generation]:
-    engine = node.engine_for(body.model)
+def _submit(node: Node, body: GenerateRequest) -> Generation:
+    engine = engine_for(node, body.model)
+    stop: tuple[str, ...] = ()
     if body.raw:
-        tokens, stop = engine.tokenize_text(body.prompt), stop_strings(body)
+        tokens = engine.tokenize_text(body.prompt)
     else:  # like Ollama's /api/generate: the prompt is a user turn of the model's chat template
         tokens = engine.tokenize_chat([{"role": "user", "content": body.prompt}])
-        stop = stop_strings(body, engine.chat_stop)
-    max_tokens = resolve_max_tokens(
-        body.max_tokens, len(tokens), engine.info.n_ctx_slot, node.settings.max_tokens_default
+        stop = engine.chat_stop
+    req = generation_request(
+        tokens,
+        body,
+        n_vocab=engine.vocab_size,
+        n_ctx=engine.context_size,
+        max_tokens=body.max_tokens,
+        default_max_tokens=node.settings.max_tokens_default,
+        stop=stop,
     )
-    req = GenerationRequest(tokens, max_tokens, sampling_from(body, engine.runtime.n_vocab), stop=stop)
-    return engine, engine.submit(req)
+    return engine.submit(req)
 
 
-def _summary(node: NodeState, f: Finished) -> dict[str, Any]:
+def _summary(node: Node, f: Finished) -> dict[str, Any]:
     decode_time = max(f.generation_time - f.time_to_first_token, 1e-9)
     return {
         "tokens_generated": f.completion_tokens,
@@ -49,14 +55,11 @@ def _summary(node: NodeState, f: Finished) -> dict[str, Any]:
 
 
 @router.post("/generate", response_model=None)
-async def generate(body: GenerateRequest, request: Request) -> Response:
-    if body.stream:
-        return await generate_stream(body, request)
+async def generate(body: Annotated[GenerateRequest, Depends(generate_here)], request: Request) -> Response:
     node = node_of(request)
-    forwarded = await node.route(request, body.model, stream=False)
-    if forwarded is not None:
-        return forwarded
-    _, gen = _submit(node, body)
+    if body.stream:
+        return _stream(node, body)
+    gen = _submit(node, body)
     results = await streaming.collect(request, [gen], node.metrics)
     if results is None:
         return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
@@ -66,12 +69,14 @@ async def generate(body: GenerateRequest, request: Request) -> Response:
 
 
 @router.post("/generate/stream", response_model=None)
-async def generate_stream(body: GenerateRequest, request: Request) -> Response:
-    node = node_of(request)
-    forwarded = await node.route(request, body.model, stream=True)
-    if forwarded is not None:
-        return forwarded
-    _, gen = _submit(node, body)
+async def generate_stream(
+    body: Annotated[GenerateRequest, Depends(stream_here)], request: Request
+) -> Response:
+    return _stream(node_of(request), body)
+
+
+def _stream(node: Node, body: GenerateRequest) -> Response:
+    gen = _submit(node, body)
 
     token = streaming.sse_template({"text": streaming.HOLE, "finished": False})
 
@@ -101,23 +106,8 @@ async def health(request: Request) -> JSONResponse:
 
 @router.get("/status")
 async def status(request: Request) -> dict[str, Any]:
-    node = node_of(request)
-    s = node.stats()
-    return {
-        "node_id": node.node_id,
-        "model": node.model_name,
-        "status": "ready" if node.engine is not None else "loading",
-        "load": s.load,
-        "queue_depth": s.queue_depth,
-        "active_requests": s.slots_busy,
-        "slots_total": s.slots_total,
-        "slots_free": s.slots_free,
-        "tokens_per_second": s.tokens_per_second,
-        "tokens_generated": s.tokens_generated,
-        "requests_completed": s.requests_completed,
-        "uptime": node.uptime,
-        "version": node.version,
-    }
+    """``llamanet_common.status.NodeStatus``, the shape peers, clients and the operator validate."""
+    return node_of(request).status().model_dump(mode="json")
 
 
 @router.get("/info")

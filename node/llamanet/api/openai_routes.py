@@ -5,25 +5,20 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
+from llamanet.api.dependencies import chat_here, completion_here, engine_for, node_of
 from llamanet.api.errors import ApiError, from_exception
-from llamanet.api.node_state import NodeState, node_of
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
-from llamanet.api.translate import (
-    chat_messages,
-    grammar_from,
-    resolve_max_tokens,
-    sampling_from,
-    stop_strings,
-)
+from llamanet.api.translate import chat_messages, generation_request, grammar_from
 from llamanet.engine.engine import Engine, Generation
 from llamanet.engine.events import Finished, TokenDelta, TokenLogprob
 from llamanet.engine.params import GenerationRequest
+from llamanet.node import Node
 
 router = APIRouter(prefix="/v1")
 
@@ -80,7 +75,7 @@ async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     return _model_card(node, model_id, models[model_id])
 
 
-def _model_card(node: NodeState, model: str, node_ids: list[str]) -> dict[str, Any]:
+def _model_card(node: Node, model: str, node_ids: list[str]) -> dict[str, Any]:
     card: dict[str, Any] = {
         "id": model,
         "object": "model",
@@ -89,33 +84,31 @@ def _model_card(node: NodeState, model: str, node_ids: list[str]) -> dict[str, A
         "meta": {"nodes": node_ids},
     }
     if model == node.model_name and node.engine is not None:
-        card["meta"].update(n_ctx=node.engine.info.n_ctx_slot, architecture=node.engine.info.architecture)
+        card["meta"].update(n_ctx=node.engine.context_size, architecture=node.engine.info.architecture)
     return card
 
 
 # --- chat ------------------------------------------------------------------------------------------
-def _chat_request(engine: Engine, node: NodeState, body: ChatCompletionRequest) -> GenerationRequest:
-    tokens = engine.tokenize_chat(chat_messages(body.messages))
-    requested = body.max_completion_tokens or body.max_tokens
-    return GenerationRequest(
-        prompt_tokens=tokens,
-        max_tokens=resolve_max_tokens(
-            requested, len(tokens), engine.info.n_ctx_slot, node.settings.max_tokens_default
-        ),
-        sampling=sampling_from(body, engine.runtime.n_vocab),
-        stop=stop_strings(body, engine.chat_stop),
+def _chat_request(engine: Engine, node: Node, body: ChatCompletionRequest) -> GenerationRequest:
+    return generation_request(
+        engine.tokenize_chat(chat_messages(body.messages)),
+        body,
+        n_vocab=engine.vocab_size,
+        n_ctx=engine.context_size,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        default_max_tokens=node.settings.max_tokens_default,
+        stop=engine.chat_stop,
         grammar=grammar_from(body.response_format),
         logprobs=(body.top_logprobs or 0) if body.logprobs else None,
     )
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+async def chat_completions(
+    body: Annotated[ChatCompletionRequest, Depends(chat_here)], request: Request
+) -> Response:
     node = node_of(request)
-    forwarded = await node.route(request, body.model, body.stream)
-    if forwarded is not None:
-        return forwarded
-    engine = node.engine_for(body.model)
+    engine = engine_for(node, body.model)
     gen = engine.submit(_chat_request(engine, node, body))
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
@@ -147,7 +140,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
 
 
 async def _chat_chunks(
-    node: NodeState, gen: Generation, cid: str, created: int, include_usage: bool
+    node: Node, gen: Generation, cid: str, created: int, include_usage: bool
 ) -> AsyncIterator[bytes]:
     def data(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         return {
@@ -195,24 +188,26 @@ async def _chat_chunks(
 
 # --- completions -----------------------------------------------------------------------------------
 @router.post("/completions", response_model=None)
-async def completions(body: CompletionRequest, request: Request) -> Response:
+async def completions(
+    body: Annotated[CompletionRequest, Depends(completion_here)], request: Request
+) -> Response:
     node = node_of(request)
-    forwarded = await node.route(request, body.model, body.stream)
-    if forwarded is not None:
-        return forwarded
-    engine = node.engine_for(body.model)
+    engine = engine_for(node, body.model)
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
-    sampling = sampling_from(body, engine.runtime.n_vocab)
     grammar = grammar_from(body.response_format)
-    requests = []
-    for p in prompts:
-        tokens = engine.tokenize_text(p)
-        max_tokens = resolve_max_tokens(
-            body.max_tokens, len(tokens), engine.info.n_ctx_slot, node.settings.max_tokens_default
+    requests = [
+        generation_request(
+            engine.tokenize_text(p),
+            body,
+            n_vocab=engine.vocab_size,
+            n_ctx=engine.context_size,
+            max_tokens=body.max_tokens,
+            default_max_tokens=node.settings.max_tokens_default,
+            grammar=grammar,
+            logprobs=body.logprobs,
         )
-        requests.append(
-            GenerationRequest(tokens, max_tokens, sampling, stop_strings(body), grammar, body.logprobs)
-        )
+        for p in prompts
+    ]
     gens: list[Generation] = []
     try:
         for r in requests:
@@ -254,7 +249,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
 
 
 async def _completion_chunks(
-    node: NodeState,
+    node: Node,
     gens: list[Generation],
     cid: str,
     created: int,

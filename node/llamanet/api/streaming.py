@@ -1,9 +1,11 @@
-"""Drives ``Generation``s for HTTP requests and stops them as soon as the client goes away.
+"""Drives ``Generation``s (and forwarded requests) for HTTP requests and stops them as soon as the
+client goes away.
 
 Disconnects are noticed by waiting on the ASGI ``receive`` channel, never by polling: a streamed
-response (``EventStreamResponse``) is cancelled by Starlette's disconnect listener, which cancels its
-body iterator and so the generation; a collected one (``collect``) races the generations against a
-task waiting for ``http.disconnect``. Per token this costs nothing but the token itself, which matters
+response (``ClosingStreamingResponse``, ``EventStreamResponse``) is cancelled by Starlette's disconnect
+listener, which cancels its body iterator and so the generation or the upstream stream; awaited work
+(``unless_disconnected``: a collected generation, a forwarded request) races a task waiting for
+``http.disconnect``. Per token this costs nothing but the token itself, which matters
 on small machines where the event loop shares the cores with the decoder.
 """
 
@@ -11,20 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C speed-up, as json.dumps uses
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from llamanet.api.metrics import NodeMetrics
 from llamanet.engine.engine import Generation
 from llamanet.engine.events import Event, Finished, TokenDelta, TokenLogprob
+from llamanet.metrics import NodeMetrics
 
 CLIENT_CLOSED_REQUEST = 499  # the status logged for a request whose client left before the answer
+T = TypeVar("T")
 
 
 async def events(gen: Generation, metrics: NodeMetrics) -> AsyncIterator[Event]:
@@ -71,21 +74,36 @@ async def _disconnected(request: Request) -> None:
         pass
 
 
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None if the client left first (``work`` is then cancelled).
+
+    The request body must have been read already (the disconnect watcher consumes ``receive``).
+    """
+    task: asyncio.Future[T] = asyncio.ensure_future(work)
+    gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
+    try:
+        racing: list[asyncio.Future[Any]] = [task, gone]
+        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+        return task.result() if task.done() else None
+    finally:
+        gone.cancel()
+        task.cancel()
+        task.add_done_callback(_retrieved)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a cancelled piece of work's outcome as seen (no "exception was never retrieved" log)."""
+    if not future.cancelled():
+        future.exception()
+
+
 async def collect(
     request: Request, gens: Sequence[Generation], metrics: NodeMetrics
 ) -> list[Completion] | None:
     """Every generation collected to its end, or None if the client left first (all are cancelled)."""
-    work: asyncio.Future[list[Completion]] = asyncio.ensure_future(
-        asyncio.gather(*(_collect_one(g, metrics) for g in gens))
-    )
-    gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
     try:
-        racing: list[asyncio.Future[Any]] = [work, gone]
-        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-        return work.result() if work.done() else None
+        return await unless_disconnected(request, asyncio.gather(*(_collect_one(g, metrics) for g in gens)))
     finally:
-        gone.cancel()
-        work.cancel()
         for gen in gens:
             gen.cancel()
 
@@ -115,17 +133,21 @@ def sse_template(data: dict[str, Any]) -> Callable[[str], bytes]:
     return render
 
 
-class EventStreamResponse(StreamingResponse):
-    """``text/event-stream`` whose body iterator is always closed, so its generation is cancelled.
+class ClosingStreamingResponse(StreamingResponse):
+    """A streamed response whose body iterator is always closed, so its generation (or the upstream
+    connection of a forwarded stream) is cancelled.
 
     Starlette cancels the sending task when the client disconnects; the iterator may then be parked at
     a ``yield`` rather than an ``await`` and would only be finalized by the garbage collector.
     """
 
-    media_type = "text/event-stream"
-
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        super().__init__(chunks, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(chunks, status_code=status_code, headers=headers)
         self._chunks = chunks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,3 +157,12 @@ class EventStreamResponse(StreamingResponse):
             aclose = getattr(self._chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+class EventStreamResponse(ClosingStreamingResponse):
+    """``text/event-stream`` of this node's own generation."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        super().__init__(chunks, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,14 +1,12 @@
-"""Pure translation from validated request bodies to engine requests."""
+"""Pure translation from validated request bodies to engine requests; ``generation_request`` is the one
+place a ``GenerationRequest`` is assembled."""
 
 from __future__ import annotations
 
-import json
-
-from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
-
 from llamanet.api.schemas import ChatMessage, ResponseFormat, SamplingFields
 from llamanet.engine.errors import InvalidRequestError
-from llamanet.engine.params import SamplingParams
+from llamanet.engine.grammar import json_grammar
+from llamanet.engine.params import GenerationRequest, SamplingParams
 
 DEFAULT_TEMPERATURE = 0.8
 
@@ -47,17 +45,34 @@ def grammar_from(fmt: ResponseFormat | None) -> str | None:
     if fmt is None or fmt.type == "text":
         return None
     schema = fmt.json_schema.schema_ if fmt.json_schema is not None else fmt.schema_
-    if fmt.type == "json_object" and schema is None:
-        return JSON_GBNF
-    if schema is None:
+    if fmt.type == "json_schema" and schema is None:
         raise InvalidRequestError(
             "response_format json_schema needs json_schema.schema", param="response_format"
         )
-    try:
-        grammar: str = json_schema_to_gbnf(json.dumps(schema))
-        return grammar
-    except Exception as exc:  # the converter raises assorted errors on unsupported schemas
-        raise InvalidRequestError(f"unsupported JSON schema: {exc}", param="response_format") from exc
+    return json_grammar(schema)
+
+
+def generation_request(
+    tokens: list[int],
+    body: SamplingFields,
+    *,
+    n_vocab: int,
+    n_ctx: int,
+    max_tokens: int | None,
+    default_max_tokens: int,
+    stop: tuple[str, ...] = (),
+    grammar: str | None = None,
+    logprobs: int | None = None,
+) -> GenerationRequest:
+    """The engine request for a tokenized prompt and its body's sampling fields."""
+    return GenerationRequest(
+        prompt_tokens=tokens,
+        max_tokens=resolve_max_tokens(max_tokens, len(tokens), n_ctx, default_max_tokens),
+        sampling=sampling_from(body, n_vocab),
+        stop=stop_strings(body, stop),
+        grammar=grammar,
+        logprobs=logprobs,
+    )
 
 
 def resolve_max_tokens(requested: int | None, n_prompt: int, n_ctx: int, default: int) -> int:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from llamanet.cli.swarm_cmd import add_swarm_args, quiet_swarm_logs
 from llamanet.client.client import Client
 from llamanet.client.errors import ClientError
-from llamanet.client.nodes import NodeInfo
 from llamanet.client.transport import Transport
+from llamanet.routing.view import NodeView
 from llamanet.settings import Settings
 from llamanet.swarm.config import SwarmConfig
 
@@ -56,7 +56,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.failed == 0 and report.passed > 0 else 1
 
 
-async def _health(transport: Transport, node: NodeInfo, report: Report) -> None:
+async def _health(transport: Transport, node: NodeView, report: Report) -> None:
     label = f"{node.short_id} {node.name or '-'} {node.url}"
     try:
         body = await transport.get_json(node.url, "/health", timeout=10.0)

@@ -13,7 +13,7 @@ from datetime import datetime
 from llamanet.cli import swarm_view
 from llamanet.client.discovery import DhtDiscovery
 from llamanet.client.errors import DiscoveryError
-from llamanet.client.nodes import NodeInfo
+from llamanet.routing.view import NodeView
 from llamanet.settings import Settings
 from llamanet.swarm.config import SwarmConfig
 
@@ -113,7 +113,7 @@ def run_monitor(settings: Settings, args: argparse.Namespace) -> int:
 async def _monitor(args: argparse.Namespace) -> int:
     discovery = discovery_for(args)
     tty = sys.stdout.isatty()
-    previous: list[NodeInfo] | None = None
+    previous: list[NodeView] | None = None
     events: list[str] = []
     refreshes, ok = 0, False
     try:

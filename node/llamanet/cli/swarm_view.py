@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llamanet.client.nodes import NodeInfo
+from llamanet.routing.view import NodeView
 
 COLUMNS = ("ID", "NAME", "MODELS", "LOAD", "SLOTS", "TOK/S", "UPTIME", "SITE", "URL")
 
@@ -22,13 +22,13 @@ def fmt_uptime(seconds: float) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def node_row(node: NodeInfo) -> tuple[str, ...]:
+def node_row(node: NodeView) -> tuple[str, ...]:
     slots = f"{node.slots_free}/{node.slots_total} free" if node.slots_total else "-"
     return (
         node.short_id,
         node.name or "-",
         ",".join(node.models) or "-",
-        f"{node.load} ({node.active_requests} active, {node.queue_depth} queued)",
+        f"{node.load:.2f} ({node.active_requests} active, {node.queue_depth} queued)",
         slots,
         f"{node.tokens_per_s:.1f}",
         fmt_uptime(node.uptime_s),
@@ -46,7 +46,7 @@ def render_table(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS)
     return "\n".join(lines)
 
 
-def model_counts(nodes: Iterable[NodeInfo]) -> dict[str, list[str]]:
+def model_counts(nodes: Iterable[NodeView]) -> dict[str, list[str]]:
     """Model name -> node ids serving it, models sorted by name."""
     out: dict[str, list[str]] = {}
     for node in nodes:
@@ -55,7 +55,7 @@ def model_counts(nodes: Iterable[NodeInfo]) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
-def render_status(nodes: Sequence[NodeInfo]) -> str:
+def render_status(nodes: Sequence[NodeView]) -> str:
     """The table of nodes, then one line per model with its node count."""
     counts = model_counts(nodes)
     parts = [render_table([node_row(n) for n in nodes]), ""]
@@ -64,7 +64,7 @@ def render_status(nodes: Sequence[NodeInfo]) -> str:
     return "\n".join(parts)
 
 
-def node_json(node: NodeInfo, now: float) -> dict[str, Any]:
+def node_json(node: NodeView, now: float) -> dict[str, Any]:
     host, _, port = (node.dht_address or "").rpartition(":")
     return {
         "node_id": node.node_id,
@@ -86,26 +86,26 @@ def node_json(node: NodeInfo, now: float) -> dict[str, Any]:
     }
 
 
-def status_json(nodes: Sequence[NodeInfo], now: float) -> dict[str, Any]:
+def status_json(nodes: Sequence[NodeView], now: float) -> dict[str, Any]:
     """The shape of the node's ``GET /swarm/nodes`` (without ``self``)."""
     return {"nodes": [node_json(n, now) for n in nodes], "models": model_counts(nodes)}
 
 
 @dataclass(frozen=True)
 class Changes:
-    joined: list[NodeInfo]
-    left: list[NodeInfo]
+    joined: list[NodeView]
+    left: list[NodeView]
 
 
-def changes(before: Sequence[NodeInfo], after: Sequence[NodeInfo]) -> Changes:
+def changes(before: Sequence[NodeView], after: Sequence[NodeView]) -> Changes:
     """Nodes that appeared and disappeared between two views (by node id, else URL)."""
 
-    def key(n: NodeInfo) -> str:
+    def key(n: NodeView) -> str:
         return n.node_id or n.url
 
     old, new = {key(n) for n in before}, {key(n) for n in after}
     return Changes([n for n in after if key(n) not in old], [n for n in before if key(n) not in new])
 
 
-def describe(node: NodeInfo) -> str:
+def describe(node: NodeView) -> str:
     return f"{node.short_id} {node.name or '-'} ({','.join(node.models) or '-'}) {node.url}"

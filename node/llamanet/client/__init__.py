@@ -1,13 +1,14 @@
 """Client: an async Python client of a LlamaNet swarm.
 
 - ``errors``      exception tree: discovery, node unavailable, rejected, none left, interrupted.
-- ``nodes``       ``NodeInfo``: one node as the client sees it (from a DHT record, a URL or a probe).
 - ``responses``   ``GenerateResponse``, ``ChatResponse``, ``StreamChunk`` and the SSE event parsers.
-- ``selection``   pure node selection: eligibility, power-of-two probe targets, the order to try nodes in.
-- ``transport``   HTTP to one node: JSON calls, SSE streams, failure classification.
+- ``transport``   HTTP to one node: JSON calls, SSE streams, failures classified by ``routing.retry``.
 - ``discovery``   ``DhtDiscovery`` (read-only ``SwarmClient``) and ``StaticDiscovery`` (fixed URLs), cached.
-- ``router``      ``Router``: discovery + bans + fresh ``/status`` probes -> candidates, best first.
+- ``planner``     ``Planner``: discovery + bans + fresh ``/status`` probes -> nodes to try, best first.
 - ``client``      ``Client``: generate / generate_stream / chat / chat_stream with failover.
+
+A node is a ``NodeView`` and is selected exactly as the node's router selects: the client imports
+routing's pure modules (``view``, ``selection``, ``retry``, ``bans``, ``candidates``, ``lookup_cache``).
 
 ```python
 client = Client(bootstrap_nodes="localhost:8001")
@@ -25,8 +26,8 @@ from llamanet.client.errors import (
     RequestRejectedError,
     StreamInterruptedError,
 )
-from llamanet.client.nodes import NodeInfo
 from llamanet.client.responses import ChatResponse, GenerateResponse, StreamChunk
+from llamanet.routing.view import NodeView
 
 __all__ = [
     "ChatResponse",
@@ -35,8 +36,8 @@ __all__ = [
     "DiscoveryError",
     "GenerateResponse",
     "NoNodeAvailableError",
-    "NodeInfo",
     "NodeUnavailableError",
+    "NodeView",
     "RequestRejectedError",
     "StreamChunk",
     "StreamInterruptedError",

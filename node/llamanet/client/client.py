@@ -1,7 +1,8 @@
 """``Client``: generate and chat on a LlamaNet swarm, with discovery, load-aware selection and failover.
 
-A request goes to the best candidate (see ``selection``); if that node fails before the first token
-(connection error, timeout, 5xx, 429, 503, unknown model) it is banned for a while and the next
+A request goes to the best candidate (``routing.selection``'s pipeline, as on the node); if that node
+fails before the first token in a way another node may not (``routing.retry``: connection error,
+timeout, 429, 5xx, a stale record's ``model_not_found``) it is banned for a while and the next
 candidate is tried. ``NoNodeAvailableError`` is raised when none is left.
 """
 
@@ -20,7 +21,7 @@ from llamanet.client.errors import (
     NoNodeAvailableError,
     StreamInterruptedError,
 )
-from llamanet.client.nodes import NodeInfo
+from llamanet.client.planner import Planner
 from llamanet.client.responses import (
     ChatResponse,
     GenerateResponse,
@@ -28,9 +29,9 @@ from llamanet.client.responses import (
     chunk_from_chat,
     chunk_from_native,
 )
-from llamanet.client.router import Router
 from llamanet.client.transport import Transport
 from llamanet.routing.bans import BanList
+from llamanet.routing.view import NodeView
 from llamanet.swarm.config import SwarmConfig
 
 T = TypeVar("T")
@@ -76,7 +77,7 @@ class Client:
         else:
             assert bootstrap_nodes is not None
             discovery = DhtDiscovery(bootstrap_nodes, swarm_config, cache_ttl)
-        self._router = Router(
+        self._planner = Planner(
             discovery,
             self._transport,
             BanList(ban_base_s, ban_cap_s),
@@ -88,14 +89,14 @@ class Client:
     @property
     def dht_discovery(self) -> Discovery:
         """Where nodes come from (named as in the seed; a fixed URL list when ``nodes=`` was given)."""
-        return self._router.discovery
+        return self._planner.discovery
 
     @property
     def bans(self) -> BanList:
-        return self._router.bans
+        return self._planner.bans
 
-    async def get_nodes(self, model: str | None = None) -> list[NodeInfo]:
-        return await self._router.discovery.get_nodes(model)
+    async def get_nodes(self, model: str | None = None) -> list[NodeView]:
+        return await self._planner.discovery.get_nodes(model)
 
     # --- native API -------------------------------------------------------------------------------
     async def generate(
@@ -119,7 +120,7 @@ class Client:
             top_k=top_k, seed=seed, stop=stop, raw=raw or None, **options,
         )  # fmt: skip
 
-        async def attempt(node: NodeInfo) -> GenerateResponse:
+        async def attempt(node: NodeView) -> GenerateResponse:
             data = await self._transport.post_json(node.url, "/generate", body)
             return GenerateResponse.from_body(data, node.url)
 
@@ -169,7 +170,7 @@ class Client:
             top_p=top_p, seed=seed, stop=stop, **options,
         )  # fmt: skip
 
-        async def attempt(node: NodeInfo) -> ChatResponse:
+        async def attempt(node: NodeView) -> ChatResponse:
             data = await self._transport.post_json(node.url, "/v1/chat/completions", body)
             return ChatResponse.from_body(data, node.url, node.node_id)
 
@@ -198,25 +199,25 @@ class Client:
                 yield chunk
 
     # --- failover ---------------------------------------------------------------------------------
-    async def _call(self, model: str | None, attempt: Callable[[NodeInfo], Awaitable[T]]) -> T:
-        plan, failures = await self._router.plan(model)
+    async def _call(self, model: str | None, attempt: Callable[[NodeView], Awaitable[T]]) -> T:
+        plan, failures = await self._planner.plan(model)
         last: NodeUnavailableError | None = None
         for node in plan:
             try:
                 result = await attempt(node)
             except NodeUnavailableError as exc:
-                self._router.failed(node.url)
+                self._planner.failed(node)
                 failures.append((node.url, exc.reason))
                 last = exc
                 continue
-            self._router.succeeded(node.url)
+            self._planner.succeeded(node)
             return result
         raise self._none_left(model, failures) from last
 
     async def _stream(
         self, model: str | None, path: str, body: dict[str, Any], parse: ChunkParser
     ) -> AsyncGenerator[StreamChunk, None]:
-        plan, failures = await self._router.plan(model)
+        plan, failures = await self._planner.plan(model)
         last: NodeUnavailableError | None = None
         for node in plan:
             started = finished = False
@@ -233,24 +234,24 @@ class Client:
                 if not finished:
                     raise NodeUnavailableError(node.url, "stream ended before its final event")
             except NodeUnavailableError as exc:
-                self._router.failed(node.url)
+                self._planner.failed(node)
                 if started:
                     raise StreamInterruptedError(node.url, exc.reason) from exc
                 failures.append((node.url, exc.reason))
                 last = exc
                 continue
-            self._router.succeeded(node.url)
+            self._planner.succeeded(node)
             return
         raise self._none_left(model, failures) from last
 
     def _none_left(self, model: str | None, failures: list[tuple[str, str]]) -> NoNodeAvailableError:
-        self._router.discovery.invalidate()  # the next call looks the swarm up again
+        self._planner.discovery.invalidate()  # the next call looks the swarm up again
         what = f" serving model {model!r}" if model else ""
         return NoNodeAvailableError(f"no node{what} could serve the request", failures)
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def close(self) -> None:
-        await self._router.discovery.close()
+        await self._planner.discovery.close()
         await self._transport.close()
 
     async def __aenter__(self) -> Client:

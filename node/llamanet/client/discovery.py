@@ -1,6 +1,7 @@
 """Finding nodes: ``DhtDiscovery`` (read-only ``SwarmClient`` queries) or ``StaticDiscovery`` (fixed URLs).
 
-Both cache their answer for ``cache_ttl`` seconds per model, so a burst of requests costs one lookup.
+Both cache their answer for ``cache_ttl`` seconds per model in routing's bounded ``LookupCache`` (the
+node's directory uses the same type), so a burst of requests costs one lookup.
 """
 
 from __future__ import annotations
@@ -11,36 +12,23 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from llamanet.client.errors import ClientError, DiscoveryError
-from llamanet.client.nodes import NodeInfo, from_record, from_url
 from llamanet.client.transport import Transport
+from llamanet.routing.lookup_cache import LookupCache
+from llamanet.routing.view import NodeView, unreachable, view_from_record, view_from_url
 from llamanet.swarm.client import SwarmClient
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.errors import SwarmError
 from llamanet_common.addresses import parse_peers
 from llamanet_common.errors import PeerAddressError
+from llamanet_common.status import BadStatusError, parse_status
 
 
 class Discovery(Protocol):
-    async def get_nodes(self, model: str | None = None, *, fresh: bool = False) -> list[NodeInfo]: ...
+    async def get_nodes(self, model: str | None = None, *, fresh: bool = False) -> list[NodeView]: ...
 
     def invalidate(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-class _Cache:
-    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
-        self.ttl, self.clock = ttl, clock
-        self.entries: dict[str | None, tuple[float, list[NodeInfo]]] = {}
-
-    def get(self, model: str | None) -> list[NodeInfo] | None:
-        hit = self.entries.get(model)
-        if hit is None or self.clock() - hit[0] >= self.ttl:
-            return None
-        return list(hit[1])
-
-    def put(self, model: str | None, nodes: list[NodeInfo]) -> None:
-        self.entries[model] = (self.clock(), list(nodes))
 
 
 class DhtDiscovery:
@@ -64,7 +52,7 @@ class DhtDiscovery:
         self.bootstrap = [f"{h}:{p}" if ":" not in h else f"[{h}]:{p}" for h, p in peers]
         self.config = config or SwarmConfig()
         self.bind_host = bind_host
-        self._cache = _Cache(cache_ttl, clock)
+        self._cache: LookupCache[list[NodeView]] = LookupCache(self._lookup, fresh_s=cache_ttl, clock=clock)
         self._swarm: SwarmClient | None = None
         self._lock = asyncio.Lock()
 
@@ -83,23 +71,22 @@ class DhtDiscovery:
                 self._swarm = swarm
             return self._swarm
 
-    async def get_nodes(self, model: str | None = None, *, fresh: bool = False) -> list[NodeInfo]:
+    async def get_nodes(self, model: str | None = None, *, fresh: bool = False) -> list[NodeView]:
         """Live nodes from the DHT (those serving ``model``, or all), one per node id."""
-        cached = None if fresh else self._cache.get(model)
-        if cached is not None:
-            return cached
+        return list(await self._cache.get(model, fresh=fresh))
+
+    async def _lookup(self, model: str | None) -> list[NodeView]:
         swarm = await self._client()
         try:
             records = await swarm.get_nodes(model)
         except SwarmError as exc:
             raise DiscoveryError(f"swarm lookup failed: {exc}") from exc
-        nodes = [n for n in (from_record(r) for r in records) if n is not None]
+        nodes = [n for n in (view_from_record(r) for r in records) if n is not None]
         nodes.sort(key=lambda n: (n.name or "", n.node_id))
-        self._cache.put(model, nodes)
         return nodes
 
     def invalidate(self) -> None:
-        self._cache.entries.clear()
+        self._cache.invalidate()
 
     async def close(self) -> None:
         if self._swarm is not None:
@@ -120,27 +107,32 @@ class StaticDiscovery:
     ) -> None:
         if not urls:
             raise DiscoveryError("no node URLs given")
-        self.nodes = [from_url(u) for u in urls]
+        self.nodes = [view_from_url(u) for u in urls]
         self._transport = transport
-        self._cache = _Cache(cache_ttl, clock)
+        self._cache: LookupCache[list[NodeView]] = LookupCache(
+            self._probe_all, fresh_s=cache_ttl, clock=clock
+        )
         self.probe_timeout = probe_timeout
 
-    async def _probe(self, node: NodeInfo) -> NodeInfo:
+    async def _probe(self, node: NodeView) -> NodeView:
+        """The node as its validated ``/status`` describes it; unreachable or a bad answer: not ready."""
         try:
-            status = await self._transport.get_json(node.url, "/status", timeout=self.probe_timeout)
-        except ClientError:
-            return NodeInfo(url=node.url, urls=node.urls, source="static", ready=False)
-        return node.with_status(status) if isinstance(status, dict) else node
+            status = parse_status(
+                await self._transport.get_json(node.url, "/status", timeout=self.probe_timeout)
+            )
+        except (ClientError, BadStatusError):
+            return unreachable(node)
+        return node.with_status(status)
 
-    async def get_nodes(self, model: str | None = None, *, fresh: bool = False) -> list[NodeInfo]:
-        nodes = None if fresh else self._cache.get(None)
-        if nodes is None:
-            nodes = list(await asyncio.gather(*(self._probe(n) for n in self.nodes)))
-            self._cache.put(None, nodes)
+    async def _probe_all(self, _: str | None) -> list[NodeView]:
+        return list(await asyncio.gather(*(self._probe(n) for n in self.nodes)))
+
+    async def get_nodes(self, model: str | None = None, *, fresh: bool = False) -> list[NodeView]:
+        nodes = await self._cache.get(None, fresh=fresh)  # one probe round for every model
         return [n for n in nodes if n.serves(model)]
 
     def invalidate(self) -> None:
-        self._cache.entries.clear()
+        self._cache.invalidate()
 
     async def close(self) -> None:
         return None

@@ -1,6 +1,7 @@
 """HTTP to one node (the client's only I/O besides the DHT): JSON calls, SSE streams, failure classes.
 
-Every failure becomes ``NodeUnavailableError`` (try another node) or ``RequestRejectedError`` (don't).
+Every failure becomes ``NodeUnavailableError`` (try another node) or ``RequestRejectedError`` (don't),
+by routing's ``retry`` policy, the same the node's router follows.
 """
 
 from __future__ import annotations
@@ -12,35 +13,23 @@ from typing import Any
 import httpx
 
 from llamanet.client.errors import ClientError, NodeUnavailableError, RequestRejectedError
+from llamanet.routing.retry import error_fields, event_fails_over, fails_over
 
-# 404: the node lacks the route or the model; 408/429: busy; 5xx: broken, loading or shutting down.
-RETRYABLE_STATUS = frozenset({404, 408, 429})
-RETRYABLE_ERROR_TYPES = frozenset({"server_error", "service_unavailable", "rate_limit_error"})
 DONE = "[DONE]"
 
 
-def error_message(body: Any) -> tuple[str, str | None, str | None]:
-    """(message, type, code) of an OpenAI-shaped error body, or a plain rendering of anything else."""
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        err = body["error"]
-        return str(err.get("message") or err), err.get("type"), err.get("code")
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"]), None, None
-    return str(body)[:200], None, None
-
-
 def classify_status(url: str, status: int, body: Any) -> ClientError:
-    """The exception for an HTTP error answer."""
-    message, _, code = error_message(body)
-    if status in RETRYABLE_STATUS or status >= 500:
+    """The exception for an HTTP error answer (``retry.fails_over``)."""
+    message, _, code = error_fields(body)
+    if fails_over(status, code):
         return NodeUnavailableError(url, f"HTTP {status}: {message}", status)
     return RequestRejectedError(url, status, message, code)
 
 
 def classify_event_error(url: str, body: dict[str, Any]) -> ClientError:
-    """The exception for an error event inside an SSE stream."""
-    message, type_, code = error_message(body)
-    if type_ in RETRYABLE_ERROR_TYPES:
+    """The exception for an error event inside an SSE stream (``retry.event_fails_over``)."""
+    message, type_, code = error_fields(body)
+    if event_fails_over(type_):
         return NodeUnavailableError(url, f"stream error: {message}")
     return RequestRejectedError(url, 400, message, code)
 

@@ -142,6 +142,15 @@ class Engine:
     def chat_stop(self) -> tuple[str, ...]:
         return self.template.stop
 
+    @property
+    def vocab_size(self) -> int:
+        return self.runtime.n_vocab
+
+    @property
+    def context_size(self) -> int:
+        """Tokens of one slot's context: a prompt plus its completion fit in it."""
+        return self.info.n_ctx_slot
+
     # --- generation ------------------------------------------------------------------------------
     def check_fits(self, n_prompt: int, max_tokens: int) -> None:
         n_ctx = self.info.n_ctx_slot

@@ -7,6 +7,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from llamanet_common.status import slot_load
+
 
 @dataclass(frozen=True)
 class EngineStats:
@@ -23,8 +25,8 @@ class EngineStats:
 
     @property
     def load(self) -> float:
-        """0.0 idle .. 1.0 every slot busy; above 1.0 when requests wait."""
-        return (self.slots_busy + self.queue_depth) / self.slots_total
+        """0.0 idle .. 1.0 every slot busy; above 1.0 when requests wait (``slot_load``)."""
+        return slot_load(self.slots_busy, self.queue_depth, self.slots_total)
 
 
 class ThroughputMeter:

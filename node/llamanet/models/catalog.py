@@ -50,5 +50,3 @@ CATALOG: dict[str, CatalogModel] = {
         ),
     )
 }
-
-DEFAULT_MODEL = "smollm2-135m"

@@ -1,9 +1,18 @@
 """Routing: any node answers any request by serving it or forwarding it to the best node for its model.
 
-- ``peers``       ``Peer``: what routing needs to know about a node (from its DHT record or a probe).
-- ``policy``      pure decisions: serve locally or forward, candidate order (power of two choices).
-- ``bans``        failing peers are skipped for a while, with exponential backoff (node and client).
-- ``directory``   the swarm as seen from this node: cached DHT lookups turned into ``Peer`` lists.
-- ``forwarder``   HTTP forwarding with failover before the first token; streams pass straight through.
-- ``router``      the edge used by the API routes: decide, probe, forward, or fall through to local.
+Pure modules (the client imports them too; nothing here imports a web framework):
+- ``view``          ``NodeView``: one node, from its signed record or a fixed URL, updated by a probe.
+- ``selection``     the selection pipeline (eligible, residency, membership, probe targets, prefix, site,
+                    load) and its ``Rules`` hooks.
+- ``retry``         the one retry policy: which failures of one node mean "try the next".
+- ``bans``          ``BanList``: failing nodes are skipped for a while, with exponential backoff.
+- ``decision``      ``ServeHere`` or ``Forward``: the router's answer; the model a request is for.
+- ``errors``        the routing exceptions.
+
+With I/O:
+- ``lookup_cache``  ``LookupCache``: bounded, single-flight cache of swarm lookups (node and client).
+- ``candidates``    ``plan``: eligible views, two probed (``/status`` validated), in pipeline order.
+- ``directory``     ``SwarmDirectory``: this node's cached DHT lookups as ``NodeView`` lists.
+- ``forwarder``     HTTP forwarding with failover before the first token; ``Upstream`` byte streams.
+- ``router``        ``RequestRouter``: decide (serve here or forward) and forward.
 """

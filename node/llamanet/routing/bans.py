@@ -1,6 +1,7 @@
 """``BanList``: nodes that failed recently are skipped for a while, longer after each failure in a row.
 
-The clock is passed in (``now``), so the decisions are plain arithmetic and easy to test.
+One ban list type for the node's router and the client, keyed by ``NodeView.key`` (a record's node id;
+a fixed-URL node's URL). The clock is passed in (``now``), so the decisions are plain arithmetic.
 """
 
 from __future__ import annotations
@@ -27,24 +28,24 @@ class BanList:
         self.base_s, self.cap_s = base_s, cap_s
         self._bans: dict[str, Ban] = {}
 
-    def fail(self, url: str, now: float) -> Ban:
-        """Record a failure of ``url`` and ban it (again, for longer)."""
-        ban = next_ban(self._bans.get(url), now, base_s=self.base_s, cap_s=self.cap_s)
-        self._bans[url] = ban
+    def fail(self, key: str, now: float) -> Ban:
+        """Record a failure of the node ``key`` and ban it (again, for longer)."""
+        ban = next_ban(self._bans.get(key), now, base_s=self.base_s, cap_s=self.cap_s)
+        self._bans[key] = ban
         return ban
 
-    def succeed(self, url: str) -> None:
+    def succeed(self, key: str) -> None:
         """A success forgives every earlier failure."""
-        self._bans.pop(url, None)
+        self._bans.pop(key, None)
 
-    def is_banned(self, url: str, now: float) -> bool:
-        ban = self._bans.get(url)
+    def is_banned(self, key: str, now: float) -> bool:
+        ban = self._bans.get(key)
         return ban is not None and ban.until > now
 
-    def until(self, url: str) -> float:
-        ban = self._bans.get(url)
+    def until(self, key: str) -> float:
+        ban = self._bans.get(key)
         return ban.until if ban else 0.0
 
     def snapshot(self, now: float) -> dict[str, float]:
-        """Banned URLs and the seconds left on each ban."""
-        return {url: ban.until - now for url, ban in self._bans.items() if ban.until > now}
+        """Banned node keys and the seconds left on each ban."""
+        return {key: ban.until - now for key, ban in self._bans.items() if ban.until > now}

@@ -9,3 +9,23 @@ class RoutingError(LlamaNetError):
 
 class NoPeerAvailableError(RoutingError):
     """Every candidate node failed or was banned."""
+
+
+class ProbeFailedError(RoutingError):
+    """A node's ``/status`` could not be fetched (its reason is the message)."""
+
+
+class UnknownModelError(RoutingError):
+    """No node in the swarm serves the model."""
+
+    def __init__(self, model: str, available: list[str]) -> None:
+        super().__init__(f"model {model!r} not found; available: {', '.join(available) or 'none'}")
+        self.model = model
+
+
+class NoNodeForModelError(RoutingError):
+    """Nodes serve the model, but none of them answered."""
+
+
+class HopLimitError(RoutingError):
+    """The request was forwarded too many times."""

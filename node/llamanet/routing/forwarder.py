@@ -2,8 +2,9 @@
 
 Non-streaming requests can fail over at any point (nothing reached the client yet). Streaming
 requests fail over until the upstream's first bytes arrive (a node sends nothing before its first
-token); after that the stream passes straight through, and closing it (the client left) closes the
-upstream connection, which cancels the generation there.
+token); after that the stream passes straight through as ``Upstream.chunks``, and closing that iterator
+(the API does when the client leaves) closes the upstream connection, which cancels the generation there.
+Which answers fail over is ``retry.fails_over``. No web framework here: the API builds the response.
 """
 
 from __future__ import annotations
@@ -11,30 +12,58 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import httpx
-from starlette.responses import Response, StreamingResponse
 
 from llamanet.routing.bans import BanList
 from llamanet.routing.errors import NoPeerAvailableError
-from llamanet.routing.peers import Peer
+from llamanet.routing.retry import error_code, fails_over
+from llamanet.routing.view import NodeView
 
 log = logging.getLogger(__name__)
 
 HOPS_HEADER = "x-llamanet-hops"
 NODE_HEADER = "x-llamanet-node"
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _PASS_HEADERS = ("content-type", "retry-after")
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A request as it is sent on: the path (with its query), raw body and the headers to pass."""
+
+    path: str
+    body: bytes
+    headers: Mapping[str, str]
+    stream: bool
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The answer of the node that took the request: status, headers and its bytes, whole (``body``)
+    or as a stream that passes through (``chunks``; closing it closes the upstream connection)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = b""
+    chunks: AsyncIterator[bytes] | None = None
+
+    def then(self, done: Callable[[], None]) -> Upstream:
+        """This answer with ``done`` called once its stream ends, however it ends."""
+        if self.chunks is None:
+            done()
+            return self
+        return replace(self, chunks=_then(self.chunks, done))
+
+
 class _Retry(Exception):
-    """This peer failed; try the next one."""
+    """This node failed; try the next one."""
 
 
-def _headers(upstream: httpx.Response, peer: Peer) -> dict[str, str]:
+def _headers(upstream: httpx.Response, view: NodeView) -> dict[str, str]:
     out = {k: upstream.headers[k] for k in _PASS_HEADERS if k in upstream.headers}
-    out[NODE_HEADER] = peer.node_id
+    out[NODE_HEADER] = view.node_id
     return out
 
 
@@ -43,73 +72,74 @@ class Forwarder:
         self.client = client
         self.bans = bans
 
-    async def forward(
-        self, path: str, body: bytes, headers: dict[str, str], candidates: Sequence[Peer], stream: bool
-    ) -> Response:
+    async def forward(self, outgoing: Outgoing, candidates: Sequence[NodeView]) -> Upstream:
         failures: list[str] = []
-        for peer in candidates:
-            if self.bans.is_banned(peer.node_id, time.monotonic()):
+        for view in candidates:
+            if self.bans.is_banned(view.key, time.monotonic()):
                 continue
             try:
-                response = await (
-                    self._stream(peer, path, body, headers)
-                    if stream
-                    else self._once(peer, path, body, headers)
+                upstream = await (
+                    self._stream(view, outgoing) if outgoing.stream else self._once(view, outgoing)
                 )
             except _Retry as exc:
                 now = time.monotonic()
-                ban = self.bans.fail(peer.node_id, now).until - now
+                ban = self.bans.fail(view.key, now).until - now
                 log.warning(
-                    "node %s failed (%s); banned for %.0fs, trying the next", peer.node_id[:12], exc, ban
+                    "node %s failed (%s); banned for %.0fs, trying the next", view.node_id[:12], exc, ban
                 )
-                failures.append(f"{peer.node_id[:12]}: {exc}")
+                failures.append(f"{view.node_id[:12]}: {exc}")
                 continue
-            self.bans.succeed(peer.node_id)
-            return response
+            self.bans.succeed(view.key)
+            return upstream
         raise NoPeerAvailableError("; ".join(failures) or "every candidate is banned after recent failures")
 
-    async def _once(self, peer: Peer, path: str, body: bytes, headers: dict[str, str]) -> Response:
+    async def _once(self, view: NodeView, out: Outgoing) -> Upstream:
         try:
-            r = await self.client.post(peer.url + path, content=body, headers=headers)
+            r = await self.client.post(view.url + out.path, content=out.body, headers=dict(out.headers))
         except httpx.HTTPError as exc:
             raise _Retry(type(exc).__name__) from exc
-        if r.status_code in RETRYABLE:
+        if r.status_code >= 400 and fails_over(r.status_code, error_code(r.content)):
             raise _Retry(f"HTTP {r.status_code}")
-        return Response(r.content, status_code=r.status_code, headers=_headers(r, peer))
+        return Upstream(r.status_code, _headers(r, view), body=r.content)
 
-    async def _stream(self, peer: Peer, path: str, body: bytes, headers: dict[str, str]) -> Response:
-        request = self.client.build_request("POST", peer.url + path, content=body, headers=headers)
+    async def _stream(self, view: NodeView, out: Outgoing) -> Upstream:
+        request = self.client.build_request(
+            "POST", view.url + out.path, content=out.body, headers=dict(out.headers)
+        )
         try:
             r = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise _Retry(type(exc).__name__) from exc
-        if r.status_code != 200:
-            content = await r.aread()
-            await r.aclose()
-            if r.status_code in RETRYABLE:
-                raise _Retry(f"HTTP {r.status_code}")
-            return Response(content, status_code=r.status_code, headers=_headers(r, peer))
-        chunks = r.aiter_raw()
         try:
+            if r.status_code != 200:
+                content = await r.aread()
+                await r.aclose()
+                if fails_over(r.status_code, error_code(content)):
+                    raise _Retry(f"HTTP {r.status_code}")
+                return Upstream(r.status_code, _headers(r, view), body=content)
+            chunks = r.aiter_raw()
             first = await anext(chunks)
         except (StopAsyncIteration, httpx.HTTPError) as exc:
             await r.aclose()
             raise _Retry("closed before the first token") from exc
-        return StreamingResponse(_relay(first, chunks, r, peer), status_code=200, headers=_headers(r, peer))
+        except BaseException:  # cancelled (the client left): do not leave the connection open
+            await r.aclose()
+            raise
+        return Upstream(200, _headers(r, view), chunks=_relay(first, chunks, r, view))
 
 
 async def _relay(
-    first: bytes, chunks: AsyncIterator[bytes], upstream: httpx.Response, peer: Peer
+    first: bytes, chunks: AsyncIterator[bytes], upstream: httpx.Response, view: NodeView
 ) -> AsyncIterator[bytes]:
     try:
         yield first
         async for chunk in chunks:
             yield chunk
     except httpx.HTTPError as exc:
-        log.warning("stream from node %s broke: %s", peer.node_id[:12], exc)
+        log.warning("stream from node %s broke: %s", view.node_id[:12], exc)
         error = {
             "error": {
-                "message": f"node {peer.node_id[:12]} failed mid-stream",
+                "message": f"node {view.node_id[:12]} failed mid-stream",
                 "type": "server_error",
                 "code": "upstream_failed",
             }
@@ -117,3 +147,17 @@ async def _relay(
         yield f"data: {json.dumps(error)}\n\n".encode()
     finally:
         await upstream.aclose()
+
+
+async def _then(chunks: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:
+    """Pass ``chunks`` through, then call ``done`` however the stream ends."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        try:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            done()

@@ -1,47 +1,40 @@
-"""The routing edge used by the API: serve here, or forward to the best node for the model."""
+"""``RequestRouter``: decides whether this node serves a request or forwards it, and forwards it.
+
+``decide`` returns a ``Decision`` (``ServeHere`` or ``Forward`` to candidates ordered by the selection
+pipeline); ``forward`` sends the request on and returns the ``Upstream`` answer, or None when every
+candidate failed and this node serves the model itself. The API layer turns both into responses and
+owns disconnects; this module knows no web framework.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import httpx
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 
-from llamanet.routing import policy
+from llamanet.routing import candidates as planning
 from llamanet.routing.bans import BanList
+from llamanet.routing.decision import Decision, Forward, ServeHere, serve_locally, target_model
 from llamanet.routing.directory import SwarmDirectory
-from llamanet.routing.errors import NoPeerAvailableError, RoutingError
-from llamanet.routing.forwarder import HOPS_HEADER, Forwarder
-from llamanet.routing.peers import Peer
+from llamanet.routing.errors import (
+    HopLimitError,
+    NoNodeForModelError,
+    NoPeerAvailableError,
+    ProbeFailedError,
+    UnknownModelError,
+)
+from llamanet.routing.forwarder import Forwarder, Outgoing, Upstream
+from llamanet.routing.view import NodeView
 
 PROBE_TIMEOUT_S = 1.0
 
 
-class UnknownModelError(RoutingError):
-    def __init__(self, model: str, available: list[str]) -> None:
-        super().__init__(f"model {model!r} not found; available: {', '.join(available) or 'none'}")
-        self.model = model
-
-
-class NoNodeForModelError(RoutingError):
-    """Nodes serve the model, but none of them answered."""
-
-
-class HopLimitError(RoutingError):
-    """The request was forwarded too many times."""
-
-
-class Router:
+class RequestRouter:
     def __init__(
         self,
-        *,
         directory: SwarmDirectory,
         client: httpx.AsyncClient,
         local_model: str,
@@ -62,28 +55,28 @@ class Router:
     async def models(self) -> dict[str, list[str]]:
         """Every model in the swarm with the ids of the nodes serving it (this node included)."""
         out: dict[str, list[str]] = {self.local_model: [self.directory.self_id]}
-        for peer in await self.directory.peers():
-            for m in peer.models:
+        for view in await self.directory.views():
+            for m in view.models:
                 ids = out.setdefault(m, [])
-                if peer.node_id not in ids:
-                    ids.append(peer.node_id)
+                if view.node_id not in ids:
+                    ids.append(view.node_id)
         return out
 
-    async def route(self, request: Request, requested: str | None, stream: bool) -> Response | None:
-        """None: serve locally. Otherwise the forwarded response."""
-        model = policy.target_model(requested, self.local_model)
-        hops = _hops(request)
+    async def decide(self, requested: str | None, hops: int, authorization: str | None = None) -> Decision:
+        """Serve here, or forward to these candidates; raises when neither is possible."""
+        model = target_model(requested, self.local_model)
         free = self.local_slots_free()
+        here = ServeHere(model)
         if model == self.local_model and free is not None and free > 0:
-            return None  # fast path: no lookup when this node can start it right away
+            return here  # fast path: no lookup when this node can start it right away
         if hops >= self.max_hops:
             if model == self.local_model:
-                return None
+                return here
             raise HopLimitError(f"request for {model!r} was forwarded {hops} times; not forwarding again")
         serving = await self._serving(model)
         now = time.monotonic()
-        others = [p for p in serving if not self.bans.is_banned(p.node_id, now)]
-        if policy.serve_locally(
+        others = [v for v in serving if not self.bans.is_banned(v.key, now)]
+        if serve_locally(
             model=model,
             local_model=self.local_model,
             local_ready=free is not None,
@@ -92,102 +85,71 @@ class Router:
             max_hops=self.max_hops,
             others=others,
         ):
-            return None
+            return here
         if not others:
             if model == self.local_model:
-                return None
+                return here
             if serving:
                 raise NoNodeForModelError(f"every node serving {model!r} failed moments ago; retry shortly")
             raise UnknownModelError(model, sorted(await self.models()))
-        # fresh state decides between several candidates; with one there is nothing to choose
-        probed = await self._probe(policy.sample_pair(others, self.rng), request) if len(others) > 1 else []
-        candidates = policy.order_candidates(others, probed, self.inflight)
-        reserved = candidates[0].node_id  # counted now, before any await, so concurrent requests spread
-        self.inflight[reserved] += 1
-        headers = {
-            "content-type": request.headers.get("content-type", "application/json"),
-            HOPS_HEADER: str(hops + 1),
-        }
-        if "authorization" in request.headers:
-            headers["authorization"] = request.headers["authorization"]
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        plan = await planning.plan(
+            others,
+            model,
+            fetch=self._status_fetcher(authorization),
+            bans=self.bans,
+            now=now,
+            rng=self.rng,
+            inflight=self.inflight,
+        )
+        if not plan.order:
+            if model == self.local_model:
+                return here
+            reasons = "; ".join(f"{v.node_id[:12]}: {why}" for v, why in plan.failures)
+            raise NoNodeForModelError(f"no node serving {model!r} answered: {reasons}")
+        # counted now, in the same step as the ordering, so requests decided together spread out
+        self.inflight[plan.order[0].key] += 1
+        return Forward(model, tuple(plan.order), hops, local_fallback=model == self.local_model)
+
+    async def forward(self, decision: Forward, outgoing: Outgoing) -> Upstream | None:
+        """The answer of the first candidate that takes the request; None: serve it here after all.
+
+        A ``Forward`` decision holds a reservation of its first candidate (``inflight``): pass every
+        one to ``forward``, which releases it once the answer is complete.
+        """
+        reserved = decision.candidates[0].key
         try:
-            response = await _unless_disconnected(
-                request, self.forwarder.forward(path, await request.body(), headers, candidates, stream)
-            )
+            upstream = await self.forwarder.forward(outgoing, decision.candidates)
         except BaseException as exc:
             self._release(reserved)
             if not isinstance(exc, NoPeerAvailableError):
                 raise
-            if model == self.local_model:
+            if decision.local_fallback:
                 return None
-            raise NoNodeForModelError(f"no node serving {model!r} answered: {exc}") from exc
-        if isinstance(response, StreamingResponse):
-            response.body_iterator = _then(response.body_iterator, lambda: self._release(reserved))
-        else:
-            self._release(reserved)
-        return response
+            raise NoNodeForModelError(f"no node serving {decision.model!r} answered: {exc}") from exc
+        return upstream.then(lambda: self._release(reserved))
 
-    def _release(self, node_id: str) -> None:
-        self.inflight[node_id] -= 1
-        if self.inflight[node_id] <= 0:
-            del self.inflight[node_id]
+    def _release(self, key: str) -> None:
+        self.inflight[key] -= 1
+        if self.inflight[key] <= 0:
+            del self.inflight[key]
 
-    async def _serving(self, model: str) -> list[Peer]:
+    async def _serving(self, model: str) -> list[NodeView]:
         """Other nodes serving ``model``: its own DHT key, else the all-nodes set (a model key lookup
         can come back short for a moment while a peer that stored it leaves)."""
-        found = [p for p in await self.directory.peers(model) if model in p.models]
+        found = [v for v in await self.directory.views(model) if model in v.models]
         if not found:
-            found = [p for p in await self.directory.peers() if model in p.models]
+            found = [v for v in await self.directory.views() if model in v.models]
         return found
 
-    async def _probe(self, peers: Sequence[Peer], request: Request) -> list[Peer]:
-        """Fresh ``/status`` of a few peers; the ones that do not answer are banned and dropped."""
-        headers = (
-            {"authorization": request.headers["authorization"]} if "authorization" in request.headers else {}
-        )
+    def _status_fetcher(self, authorization: str | None) -> planning.FetchStatus:
+        headers = {"authorization": authorization} if authorization else {}
 
-        async def one(peer: Peer) -> Peer | None:
+        async def fetch(view: NodeView) -> object:
             try:
-                r = await self.client.get(f"{peer.url}/status", headers=headers, timeout=PROBE_TIMEOUT_S)
+                r = await self.client.get(f"{view.url}/status", headers=headers, timeout=PROBE_TIMEOUT_S)
                 r.raise_for_status()
-                return peer.with_status(r.json())
-            except (httpx.HTTPError, ValueError):
-                self.bans.fail(peer.node_id, time.monotonic())
-                return None
+                return r.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise ProbeFailedError(f"/status: {type(exc).__name__}") from exc
 
-        return [p for p in await asyncio.gather(*(one(p) for p in peers)) if p is not None]
-
-
-async def _then(chunks: AsyncIterable[Any], done: Callable[[], None]) -> AsyncIterator[Any]:
-    """Pass ``chunks`` through, then call ``done`` however the stream ends."""
-    try:
-        async for chunk in chunks:
-            yield chunk
-    finally:
-        done()
-
-
-def _hops(request: Request) -> int:
-    try:
-        return max(0, int(request.headers.get(HOPS_HEADER, "0")))
-    except ValueError:
-        return 0
-
-
-async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, Response]) -> Response:
-    """Await ``work``; if the client goes away first, cancel it (closing the upstream connection)."""
-    task: asyncio.Task[Response] = asyncio.ensure_future(work)
-    try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=0.25)
-            if done:
-                return task.result()
-            if await request.is_disconnected():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                return Response(status_code=499)
-    finally:
-        if not task.done():
-            task.cancel()
+        return fetch

@@ -4,13 +4,13 @@ from fastapi.testclient import TestClient
 
 from llamanet.api.app import create_app
 from llamanet.api.metrics import MAX_SWARM_MODEL_LABELS, NodeMetrics
-from llamanet.api.node_state import NodeState
 from llamanet.engine.stats import EngineStats
+from llamanet.node import Node
 from llamanet.settings import Settings
 
 
 def client(**settings: object) -> TestClient:
-    node = NodeState(settings=Settings(**settings), node_id="n1", model_name="m")  # type: ignore[arg-type]
+    node = Node(settings=Settings(**settings), node_id="n1", model_name="m")  # type: ignore[arg-type]
     return TestClient(create_app(node))
 
 

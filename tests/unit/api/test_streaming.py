@@ -10,9 +10,9 @@ import pytest
 from starlette.requests import Request
 
 from llamanet.api import streaming
-from llamanet.api.metrics import NodeMetrics
 from llamanet.engine.events import Finished, TokenDelta
 from llamanet.engine.stats import EngineStats
+from llamanet.metrics import NodeMetrics
 
 TEXTS = ["", "Hello", ' "quoted" \\ back', "line\nbreak\ttab", "héllo wörld ✓ 你好", "\x00\x1f", "🦙"]
 

@@ -1,11 +1,11 @@
 import json
 
 from llamanet.cli import swarm_view
-from llamanet.client.nodes import NodeInfo
+from llamanet.routing.view import NodeView
 
 
-def node(node_id: str, models: tuple[str, ...], **kw: object) -> NodeInfo:
-    return NodeInfo(url=f"http://{node_id}:8000", node_id=node_id * 10, models=models, **kw)  # type: ignore[arg-type]
+def node(node_id: str, models: tuple[str, ...], **kw: object) -> NodeView:
+    return NodeView(url=f"http://{node_id}:8000", node_id=node_id * 10, models=models, **kw)  # type: ignore[arg-type]
 
 
 NODES = [
@@ -25,7 +25,8 @@ def test_table_has_a_row_per_node_and_counts_per_model() -> None:
     assert lines[0].split() == list(swarm_view.COLUMNS)
     assert "aaaaaaaa" in lines[1] and "alpha" in lines[1] and "3/4 free" in lines[1] and "42.2" in lines[1]
     assert "1h01m" in lines[1] and "lab" in lines[1] and "http://a:8000" in lines[1]
-    assert "smol,gemma" in lines[2] and "2 (0 active, 2 queued)" in lines[2]
+    assert "0.25 (1 active, 0 queued)" in lines[1]  # load: a fraction of the slots
+    assert "smol,gemma" in lines[2] and "2.00 (0 active, 2 queued)" in lines[2]
     assert "2 nodes, 2 model(s)" in text
     assert "  gemma: 1 node" in lines and "  smol: 2 nodes" in lines
 

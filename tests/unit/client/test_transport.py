@@ -8,7 +8,7 @@ def err(type_: str | None, message: str = "boom", code: str | None = None) -> di
     return {"error": {"message": message, "type": type_, "code": code}}
 
 
-@pytest.mark.parametrize("status", [404, 408, 429, 500, 502, 503])
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
 def test_statuses_another_node_may_not_have_are_retryable(status: int) -> None:
     exc = classify_status("http://n", status, err("x"))
     assert isinstance(exc, NodeUnavailableError)
@@ -16,7 +16,12 @@ def test_statuses_another_node_may_not_have_are_retryable(status: int) -> None:
     assert "boom" in exc.reason
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 413, 422])
+def test_a_stale_records_model_not_found_is_retried_elsewhere() -> None:
+    exc = classify_status("http://n", 404, err("invalid_request_error", code="model_not_found"))
+    assert isinstance(exc, NodeUnavailableError) and exc.status == 404
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 408, 413, 422])
 def test_bad_requests_are_not_retried(status: int) -> None:
     exc = classify_status("http://n", status, err("invalid_request_error", "bad max_tokens", "c"))
     assert isinstance(exc, RequestRejectedError)

@@ -43,10 +43,26 @@ async def test_fresh_stale_and_failed_lookups() -> None:
     assert [r.node_id[0] for r in await d.records("m")] == ["b"]  # too old: waits; failure keeps the last
 
 
-async def test_peers_exclude_self_and_urlless() -> None:
+async def test_views_exclude_self_and_urlless() -> None:
     async def lookup(model: str | None) -> list[NodeRecord]:
         return [record("a"), record("b"), record("c", urls=[])]
 
     d = SwarmDirectory(lookup, self_id="a" * 40)
-    assert [p.node_id[0] for p in await d.peers()] == ["b"]
-    assert [p.url for p in await d.peers(include_self=True)] == ["http://x:1", "http://x:1"]
+    assert [v.node_id[0] for v in await d.views()] == ["b"]
+    assert [v.url for v in await d.views(include_self=True)] == ["http://x:1", "http://x:1"]
+    assert [v.key for v in await d.views()] == ["b" * 40]  # bans are keyed by the record's node id
+
+
+async def test_unknown_model_names_cost_no_memory() -> None:
+    calls: list[str | None] = []
+
+    async def lookup(model: str | None) -> list[NodeRecord]:
+        calls.append(model)
+        return []
+
+    d = SwarmDirectory(lookup, self_id="a" * 40, max_models=8)
+    for i in range(100):
+        assert await d.records(f"no-such-model-{i}") == []
+    assert len(d._cache) == 8  # the least recently used names were dropped
+    assert await d.records("x" * 10_000) == []  # longer than any record's model name: not even looked up
+    assert "x" * 10_000 not in calls and len(calls) == 100

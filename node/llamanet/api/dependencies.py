@@ -1,0 +1,142 @@
+"""What the routes ask for: the node, its engine, and serve-or-forward as one FastAPI dependency.
+
+A generation route declares its body through ``generate_here``, ``stream_here``, ``chat_here`` or
+``completion_here``: the dependency validates the body, asks the router (``RequestRouter.decide``) and
+either returns the body (serve it here) or forwards the request and ends it with the upstream's answer
+(raising ``Forwarded``, which ``install`` turns into that response). Routing errors become OpenAI-shaped
+errors here; disconnects while waiting for the upstream end the request with 499.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from llamanet.api import streaming
+from llamanet.api.errors import ApiError
+from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, GenerateRequest
+from llamanet.engine.engine import Engine
+from llamanet.node import Node
+from llamanet.routing.decision import Forward, parse_hops, target_model
+from llamanet.routing.errors import HopLimitError, NoNodeForModelError, UnknownModelError
+from llamanet.routing.forwarder import HOPS_HEADER, Outgoing, Upstream
+
+
+def node_of(request: Request) -> Node:
+    """The ``Node`` a route's app was created with."""
+    node: Node = request.app.state.node
+    return node
+
+
+def ready_engine(node: Node) -> Engine:
+    if node.engine is None:
+        raise ApiError(
+            503,
+            node.load_error or "the model is still loading",
+            "service_unavailable",
+            code="model_loading",
+            headers={"Retry-After": "2"},
+        )
+    return node.engine
+
+
+def engine_for(node: Node, requested: str | None) -> Engine:
+    """The engine serving ``requested``; 404 naming the available models when it is unknown."""
+    if target_model(requested, node.model_name) != node.model_name:
+        raise ApiError(
+            404,
+            f"model {requested!r} not found; available: {node.model_name}",
+            param="model",
+            code="model_not_found",
+        )
+    return ready_engine(node)
+
+
+class Forwarded(Exception):
+    """The request was forwarded; ``response`` is the answer to send."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("forwarded")
+        self.response = response
+
+
+def upstream_response(upstream: Upstream) -> Response:
+    if upstream.chunks is None:
+        return Response(upstream.body, status_code=upstream.status, headers=dict(upstream.headers))
+    return streaming.ClosingStreamingResponse(upstream.chunks, upstream.status, upstream.headers)
+
+
+def _outgoing(request: Request, body: bytes, hops: int, stream: bool) -> Outgoing:
+    headers = {
+        "content-type": request.headers.get("content-type", "application/json"),
+        HOPS_HEADER: str(hops + 1),
+    }
+    if "authorization" in request.headers:
+        headers["authorization"] = request.headers["authorization"]
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Outgoing(path, body, headers, stream)
+
+
+async def _boxed(work: Awaitable[Upstream | None]) -> tuple[Upstream | None]:
+    """``work``'s result in a box, so that "no answer" stays apart from "the client left"."""
+    return (await work,)
+
+
+async def serve_or_forward(request: Request, model: str | None, stream: bool) -> None:
+    """Return to serve the request here; raise ``Forwarded`` once another node answered it."""
+    node = node_of(request)
+    if node.router is None:
+        return
+    raw = await request.body()  # read before the router awaits anything (and before disconnects)
+    hops = parse_hops(request.headers.get(HOPS_HEADER))
+    try:
+        decision = await node.router.decide(model, hops, request.headers.get("authorization"))
+        if not isinstance(decision, Forward):
+            return
+        outcome = await streaming.unless_disconnected(
+            request, _boxed(node.router.forward(decision, _outgoing(request, raw, hops, stream)))
+        )
+        if outcome is None:
+            raise Forwarded(Response(status_code=streaming.CLIENT_CLOSED_REQUEST))
+        upstream = outcome[0]
+        if upstream is None:
+            return  # every candidate failed and this node serves the model: serve it here
+    except UnknownModelError as exc:
+        raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
+    except HopLimitError as exc:
+        raise ApiError(508, str(exc), "server_error", code="hop_limit") from exc
+    except NoNodeForModelError as exc:
+        raise ApiError(
+            503, str(exc), "service_unavailable", code="no_node_available", headers={"Retry-After": "2"}
+        ) from exc
+    raise Forwarded(upstream_response(upstream))
+
+
+async def generate_here(request: Request, body: GenerateRequest) -> GenerateRequest:
+    await serve_or_forward(request, body.model, body.stream)
+    return body
+
+
+async def stream_here(request: Request, body: GenerateRequest) -> GenerateRequest:
+    await serve_or_forward(request, body.model, stream=True)
+    return body
+
+
+async def chat_here(request: Request, body: ChatCompletionRequest) -> ChatCompletionRequest:
+    await serve_or_forward(request, body.model, body.stream)
+    return body
+
+
+async def completion_here(request: Request, body: CompletionRequest) -> CompletionRequest:
+    await serve_or_forward(request, body.model, body.stream)
+    return body
+
+
+def install(app: FastAPI) -> None:
+    async def forwarded(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Forwarded)
+        return exc.response
+
+    app.add_exception_handler(Forwarded, forwarded)

@@ -1,0 +1,73 @@
+"""``Planner``: the order in which the client tries nodes, from discovery, bans and fresh ``/status`` probes.
+
+The decisions are routing's (``routing.candidates.plan`` over the ``routing.selection`` pipeline, the
+same the node's router uses); this module adds the client's last resort: nodes banned after recent
+failures are tried after every other candidate, soonest unbanned first. Bans are keyed by
+``NodeView.key`` (a record's node id; a fixed-URL node's URL).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from llamanet.client.discovery import Discovery
+from llamanet.client.errors import ClientError, NoNodeAvailableError
+from llamanet.client.transport import Transport
+from llamanet.routing import candidates, selection
+from llamanet.routing.bans import BanList
+from llamanet.routing.errors import ProbeFailedError
+from llamanet.routing.view import NodeView
+
+
+class Planner:
+    def __init__(
+        self,
+        discovery: Discovery,
+        transport: Transport,
+        bans: BanList | None = None,
+        *,
+        probe: bool = True,
+        probe_timeout: float = 3.0,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.discovery = discovery
+        self.transport = transport
+        self.bans = bans or BanList()
+        self.probe = probe
+        self.probe_timeout = probe_timeout
+        self.rng = rng or random.Random()
+        self.clock = clock
+
+    async def _fetch_status(self, node: NodeView) -> Any:
+        try:
+            return await self.transport.get_json(node.url, "/status", timeout=self.probe_timeout)
+        except ClientError as exc:
+            raise ProbeFailedError(getattr(exc, "reason", str(exc))) from exc
+
+    async def plan(self, model: str | None) -> tuple[list[NodeView], list[tuple[str, str]]]:
+        """Nodes to try, best first, and the ``(url, reason)`` of nodes dropped because a probe failed."""
+        nodes = await self.discovery.get_nodes(model)
+        plan = await candidates.plan(
+            nodes,
+            model,
+            fetch=self._fetch_status if self.probe else None,
+            bans=self.bans,
+            now=self.clock(),
+            rng=self.rng,
+            probe_alone=True,
+        )
+        if not plan.order and not plan.banned and not plan.failures:
+            what = f"serving model {model!r}" if model else "in the swarm"
+            raise NoNodeAvailableError(f"no node found {what}")
+        order = [*plan.order, *selection.last_resort(plan.banned, self.bans.until)]
+        return order, [(v.url, why) for v, why in plan.failures]
+
+    def failed(self, node: NodeView) -> None:
+        self.bans.fail(node.key, self.clock())
+
+    def succeeded(self, node: NodeView) -> None:
+        self.bans.succeed(node.key)
