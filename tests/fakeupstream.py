@@ -1,5 +1,5 @@
 """A misbehaving "node" for forwarding tests: a real asyncio HTTP server on 127.0.0.1 that answers
-``GET /status`` like an idle, fast node and breaks every POST in a chosen way.
+``GET /status`` like an idle, fast node (or a swamped one) and breaks every POST in a chosen way.
 
 Behaviours for POST:
 - ``"hang_up"``: read the request, close the connection without answering (a node that dies).
@@ -18,7 +18,7 @@ from typing import Literal
 Behaviour = Literal["hang_up", "headers_only", "one_chunk"]
 
 FIRST_TOKEN = "Hel"
-STATUS = {  # better than any real node: a router that probes picks this one first
+IDLE = {  # better than any real node: a router that probes picks this one first
     "status": "ready",
     "load": 0.0,
     "queue_depth": 0,
@@ -27,6 +27,14 @@ STATUS = {  # better than any real node: a router that probes picks this one fir
     "slots_free": 64,
     "tokens_per_second": 1e6,
 }
+SWAMPED = {
+    **IDLE,
+    "load": 2.0,
+    "queue_depth": 64,
+    "active_requests": 64,
+    "slots_free": 0,
+    "tokens_per_second": 1.0,
+}
 
 
 def _chunk(data: bytes) -> bytes:
@@ -34,8 +42,9 @@ def _chunk(data: bytes) -> bytes:
 
 
 class FakeUpstream:
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, status: dict[str, object] | None = None) -> None:
         self.behaviour = behaviour
+        self.status = IDLE if status is None else status  # what GET /status answers
         self.posts: list[str] = []  # paths of the POSTs received
         self._server: asyncio.Server | None = None
 
@@ -73,7 +82,7 @@ class FakeUpstream:
         }
         await reader.readexactly(int(headers.get("content-length", "0")))
         if method == "GET" and path.startswith("/status"):
-            body = json.dumps(STATUS).encode()
+            body = json.dumps(self.status).encode()
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                 + f"content-length: {len(body)}\r\n\r\n".encode()

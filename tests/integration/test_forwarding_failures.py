@@ -14,7 +14,7 @@ import pytest
 from llamanet.swarm.node import SwarmNode
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.record import RecordFields
-from tests.fakeupstream import FIRST_TOKEN, Behaviour, FakeUpstream
+from tests.fakeupstream import FIRST_TOKEN, SWAMPED, Behaviour, FakeUpstream
 from tests.integration.conftest import SMOL, Nodes
 from tests.swarmrecords import HOST, eventually, fast_config
 
@@ -40,8 +40,10 @@ def pair(node_logs: Path, model_cache: object, request: pytest.FixtureRequest) -
 class Advertised:
     """A FakeUpstream plus the SwarmNode that publishes its record (url, model) in the entry's DHT."""
 
-    def __init__(self, behaviour: Behaviour, model: str, bootstrap: str) -> None:
-        self.fake = FakeUpstream(behaviour)
+    def __init__(
+        self, behaviour: Behaviour, model: str, bootstrap: str, status: dict[str, object] | None = None
+    ) -> None:
+        self.fake = FakeUpstream(behaviour, status)
         self.model = model
         self.bootstrap = bootstrap
         self.member: SwarmNode | None = None
@@ -135,3 +137,26 @@ async def test_mid_stream_failure_ends_the_stream_with_an_upstream_failed_event(
     assert events[0]["choices"][0]["delta"]["content"] == FIRST_TOKEN
     assert events[-1]["error"]["code"] == "upstream_failed", events
     assert bad.node_id[:12] in events[-1]["error"]["message"]
+
+
+async def test_the_least_loaded_node_is_chosen_by_its_fresh_status(
+    pair: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    # the fake advertises free slots in its record but its fresh /status says it is swamped: every
+    # request goes to the real node. A random pick would send one of six there with odds 63 in 64.
+    async with Advertised("hang_up", SMOL, pair["entry_dht"], status=SWAMPED) as swamped:
+        want = {swamped.node_id, pair["real_id"]}
+
+        async def both_known() -> bool:
+            return await serving(client, pair["entry"], SMOL) >= want
+
+        await eventually(both_known, timeout=60)  # liveness bound for a loaded machine
+        served = []
+        for i in range(6):
+            r = await client.post(
+                f"{pair['entry']}/v1/completions", json={"model": SMOL, "prompt": f"{i},", "max_tokens": 2}
+            )
+            assert r.status_code == 200, r.text
+            served.append(r.headers["x-llamanet-node"])
+    assert swamped.fake.posts == [], "a request went to the swamped node"
+    assert served == [pair["real_id"]] * 6

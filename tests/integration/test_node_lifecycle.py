@@ -5,6 +5,7 @@ it serves locally while its bootstrap peers are down and joins when they come up
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import subprocess
 import sys
@@ -58,21 +59,25 @@ async def test_sigterm_withdraws_at_once_but_kill_9_leaves_the_record_to_expire(
             return {leaver_id, crasher_id} <= set(await records(observer))
 
         await eventually(both_seen, timeout=60)  # liveness bound for a loaded machine
-        crasher.kill()  # first: no withdrawal, its record stays until it expires
         seen = await records(observer)
-        leaver_expires = seen[leaver_id].expires_at
-        assert await asyncio.to_thread(leaver.stop) == 0, "SIGTERM is a clean shutdown"
+        stopped_at = time.monotonic()
+        # a clean shutdown (uvicorn re-raises the SIGTERM once it is done), not the SIGKILL fallback
+        assert await asyncio.to_thread(leaver.stop) in (0, -signal.SIGTERM)
 
         async def leaver_gone() -> bool:
             return leaver_id not in await records(observer)
 
         await eventually(leaver_gone, timeout=30)  # liveness bound
         # gone before its record could have expired: withdrawn, not timed out
-        assert time.time() < leaver_expires
-        still = await records(observer)
-        assert crasher_id in still or time.time() >= seen[crasher_id].expires_at, (
-            "the node killed first vanished too: expiry, not withdrawal, removed them"
-        )
+        assert time.time() < seen[leaver_id].expires_at
+        took = time.monotonic() - stopped_at
+
+        # the control: a node that cannot withdraw stays listed over the same window (and longer)
+        crasher.kill()
+        window_ends = time.monotonic() + took + 2
+        while time.monotonic() < window_ends and time.time() < seen[crasher_id].expires_at - 5:
+            assert crasher_id in await records(observer), "a kill -9 vanished as fast: expiry is too short"
+            await asyncio.sleep(0.2)
     finally:
         await observer.stop(withdraw=False)
 
@@ -84,12 +89,13 @@ async def test_serves_locally_while_its_bootstrap_peers_are_down_then_joins(node
     async with httpx.AsyncClient(timeout=120) as client:
         dht = (await client.get(f"{lonely.url}/dht/status")).json()
         assert dht["joined"] is False and dht["peers"] == [], "its bootstrap peer is really down"
+        done = (await client.get(f"{lonely.url}/status")).json()["requests_completed"]
         r = await client.post(
             f"{lonely.url}/v1/chat/completions",
             json={"model": SMOL, "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 8},
         )
         assert r.status_code == 200, r.text
-        assert r.headers["x-llamanet-node"] == dht["node_id"]  # served here
+        assert (await client.get(f"{lonely.url}/status")).json()["requests_completed"] == done + 1  # here
         assert r.json()["choices"][0]["message"]["content"].strip()
 
         peer = SwarmNode(NodeIdentity.generate(), observer_config())
