@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -55,6 +56,10 @@ def test_greedy_output_is_the_same_alone_and_beside_seven_others(smol: NodeProce
             for task in others:  # leaving cancels them on the node
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
+            deadline = time.monotonic() + 120  # liveness bound: the node cancels what nobody awaits
+            while (await c.get(f"{smol.url}/status")).json()["active_requests"]:
+                assert time.monotonic() < deadline, "the abandoned generations kept running"
+                await asyncio.sleep(0.1)
             return (
                 alone["choices"][0]["message"]["content"],
                 together["choices"][0]["message"]["content"],
