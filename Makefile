@@ -66,8 +66,16 @@ browser:
 k8s-tools: venv
 	PYTHON=$(BIN)/python scripts/k8s-tools.sh
 
+# the suite, then one closing line (scripts/test-summary.py): tests per suite, wall time, the slowest
+# tests. pytest's own closing line is printed unchanged just above it; the exit status is pytest's.
+TEST_RESULTS ?= artifacts/test-results.xml
+test: TEST_START := $(shell date +%s)
 test: venv models browser k8s-tools lint typecheck docker base-image cluster-image
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@mkdir -p $(dir $(TEST_RESULTS)) && rm -f $(TEST_RESULTS)
+	@echo "$(BIN)/pytest --durations=15 --junitxml=$(TEST_RESULTS) $(PYTEST_ARGS)"; t0=$$(date +%s); \
+	  $(BIN)/pytest --durations=15 --junitxml=$(TEST_RESULTS) $(PYTEST_ARGS); rc=$$?; t1=$$(date +%s); \
+	  $(BIN)/python scripts/test-summary.py $(TEST_RESULTS) --exit-code $$rc \
+	    --pytest-seconds $$((t1 - t0)) --total-seconds $$((t1 - $(TEST_START))); exit $$rc
 
 # Kubernetes, kind, etcd, CoreDNS... built from source and a kind node image; skaffold for its e2e
 # check (all cached by version in ~/.cache/llamanet/k8s)

@@ -10,6 +10,7 @@ targets=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubele
 missing=()
 for t in "${targets[@]}"; do [[ -x "$out/$t" ]] || missing+=("$t"); done
 if (( ${#missing[@]} == 0 )); then echo "kubernetes $K8S_VERSION: cached in $out"; exit 0; fi
+command -v go >/dev/null || { echo "$(basename "$0"): Go >= 1.25 (the go command) is needed to build Kubernetes from source (README: Quick start)" >&2; exit 1; }
 
 src="$K8S_CACHE/$K8S_VERSION/src"
 mkdir -p "$src" "$out"

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 out="$TOOLS"
 dest="$out/skaffold-$SKAFFOLD_VERSION"
 if [[ -x "$dest" ]]; then echo "skaffold $SKAFFOLD_VERSION: cached"; exit 0; fi
+command -v go >/dev/null || { echo "$(basename "$0"): Go >= 1.25 (the go command) is needed to build skaffold from source (README: Quick start)" >&2; exit 1; }
 mkdir -p "$out"
 module=github.com/GoogleContainerTools/skaffold/v2
 echo "==> skaffold $SKAFFOLD_VERSION: fetching $module from the Go proxy  $(date +%T)"

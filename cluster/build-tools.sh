@@ -13,6 +13,7 @@ go_tool() {
   local name="$1" version="$2" module="$3" package="$4" ldflags="${5:-}"
   local dest="$out/$name-$version"
   if [[ -x "$dest" ]]; then echo "$name $version: cached"; return; fi
+  command -v go >/dev/null || { echo "$(basename "$0"): Go >= 1.25 (the go command) is needed to build $name from source (README: Quick start)" >&2; exit 1; }
   echo "==> go build $name $version ($module)  $(date +%T)"
   local start=$SECONDS work
   work="$(mktemp -d)"

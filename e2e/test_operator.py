@@ -202,8 +202,8 @@ def test_impossible_specs_give_conditions_and_events_not_crash_loops(
         ("gpus", "InsufficientCapacity"),
     } <= reasons, reasons
     # the operator itself keeps running (no crash loop on bad input)
-    assert operator_pod(kube) is not None
-    restarts = kube.json("get", "pods", "-n", OPERATOR_NAMESPACE)["items"][0]["status"]["containerStatuses"][
-        0
-    ]
+    # (by name: items[0] could still be the pod the restart test deleted, now terminating)
+    name = operator_pod(kube)
+    assert name is not None
+    restarts = kube.json("get", "pod", "-n", OPERATOR_NAMESPACE, name)["status"]["containerStatuses"][0]
     assert restarts["restartCount"] == 0

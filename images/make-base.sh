@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create the base image the Dockerfiles name, `debian:bookworm-slim`, locally, for machines where no
-# registry answers (`docker pull` fails). Built with debootstrap (minbase) from Debian's http mirror,
+# registry answers (`docker pull` fails). Built with debootstrap (minbase) from this machine's Debian
+# mirror (the apt source serving $SUITE, found by apt-mirror.sh; DEBIAN_MIRROR overrides, and
+# DEBIAN_SECURITY_MIRROR the security archive),
 # trimmed like the official slim image (no docs, man pages or locales), then `docker import`ed under the
 # public name, so the Dockerfiles stay unchanged wherever a registry works.
 # Idempotent: nothing happens when the image exists; the rootfs tarball is cached outside the repo in
@@ -9,7 +11,8 @@ set -euo pipefail
 
 IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
 SUITE="${SUITE:-bookworm}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MIRROR="${DEBIAN_MIRROR:-}"
 CACHE="${LLAMANET_CACHE:-$HOME/.cache/llamanet}/base"
 TARBALL="$CACHE/debian-$SUITE-slim-rootfs.tar"
 SUDO=""
@@ -25,6 +28,13 @@ if [ "${TRY_PULL:-1}" = 1 ] && timeout 60 docker pull "$IMAGE" >/dev/null 2>&1; 
 fi
 
 if [ ! -s "$TARBALL" ]; then
+  if [ -z "$MIRROR" ] && ! MIRROR="$("$here/apt-mirror.sh" "$SUITE" --debian)"; then
+    echo "make-base: no apt source of this machine serves Debian $SUITE; set DEBIAN_MIRROR=URL" >&2
+    exit 1
+  fi
+  MIRROR="${MIRROR%/}"
+  SECURITY="${DEBIAN_SECURITY_MIRROR:-}"
+  [ -n "$SECURITY" ] || SECURITY="$("$here/apt-mirror.sh" "$SUITE-security" || echo "${MIRROR%/debian}/debian-security")"
   command -v debootstrap >/dev/null || {
     echo "make-base: installing debootstrap (apt)"
     $SUDO apt-get update -qq
@@ -57,7 +67,7 @@ CFG
   $SUDO tee "$rootfs/etc/apt/sources.list" >/dev/null <<SRC
 deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
-deb ${MIRROR%/debian}/debian-security $SUITE-security main
+deb $SECURITY $SUITE-security main
 SRC
   $SUDO find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   $SUDO find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete

@@ -4,7 +4,9 @@ model loads), load the engine in a worker thread, publish to the swarm, and exit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -27,6 +29,21 @@ from llamanet.settings import Settings
 from llamanet_common.errors import LlamaNetError
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the SIGTERM/SIGINT that stopped it once it has shut down, and the signal's
+    default action then kills the process at once: the swarm's withdrawal (on the way out of ``serve``)
+    would never run, leaving this node listed until its records expire. The signal is dropped instead;
+    the shutdown it asked for has already happened."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
 
 
 class NodeStartupError(LlamaNetError):
@@ -90,7 +107,7 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
         timeout_graceful_shutdown=30,
         access_log=settings.log_level == "DEBUG",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     async with AsyncExitStack() as stack:
         swarm = membership.make_swarm_node(node, node.identity or membership.load_identity(settings))
         try:

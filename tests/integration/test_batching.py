@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -14,6 +15,8 @@ from tests.nodeproc import NodeProcess
 
 pytestmark = pytest.mark.model
 PROMPTS = [f"Tell me one fact about the number {i}." for i in range(8)]
+# SmolLM2's <|endoftext|>, <|im_start|>, <|im_end|>: banned, a raw completion runs to max_tokens
+NO_EOS = {"0": -100, "1": -100, "2": -100}
 
 
 async def chat(client: httpx.AsyncClient, url: str, content: str, **extra: Any) -> dict[str, Any]:
@@ -28,16 +31,43 @@ def run(coro: Any) -> Any:
 
 
 def test_greedy_output_is_the_same_alone_and_beside_seven_others(smol: NodeProcess) -> None:
-    async def main() -> tuple[str, str]:
+    """Seven long generations run first; the greedy request is decoded in the same batches as them."""
+
+    async def long(c: httpx.AsyncClient, i: int) -> None:
+        body = {
+            "prompt": PROMPTS[i],
+            "max_tokens": 400,
+            "temperature": 0.9,
+            "raw": True,
+            "logit_bias": NO_EOS,
+        }
+        await c.post(f"{smol.url}/generate", json=body)
+
+    async def main() -> tuple[str, str, int]:
         async with httpx.AsyncClient(timeout=300) as c:
             alone = await chat(c, smol.url, PROMPTS[0], temperature=0, max_tokens=48)
-            together = await asyncio.gather(
-                chat(c, smol.url, PROMPTS[0], temperature=0, max_tokens=48),
-                *(chat(c, smol.url, p, temperature=0.9, max_tokens=64) for p in PROMPTS[1:]),
+            others = [asyncio.create_task(long(c, i)) for i in range(1, 8)]
+            while (await c.get(f"{smol.url}/status")).json()["active_requests"] < 7:
+                await asyncio.sleep(0.05)
+            together = await chat(c, smol.url, PROMPTS[0], temperature=0, max_tokens=48)
+            # proof of overlap: the seven (400 tokens each, no end token) are still running when the
+            # 48-token request is done; decoded one after another, it would have waited for them
+            still_running = (await c.get(f"{smol.url}/status")).json()["active_requests"]
+            for task in others:  # leaving cancels them on the node
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            deadline = time.monotonic() + 120  # liveness bound: the node cancels what nobody awaits
+            while (await c.get(f"{smol.url}/status")).json()["active_requests"]:
+                assert time.monotonic() < deadline, "the abandoned generations kept running"
+                await asyncio.sleep(0.1)
+            return (
+                alone["choices"][0]["message"]["content"],
+                together["choices"][0]["message"]["content"],
+                still_running,
             )
-            return alone["choices"][0]["message"]["content"], together[0]["choices"][0]["message"]["content"]
 
-    alone, loaded = run(main())
+    alone, loaded, still_running = run(main())
+    assert still_running >= 7, "the request was not decoded beside the seven others"
     assert alone == loaded
 
 
@@ -68,9 +98,10 @@ def test_concurrent_requests_keep_their_own_sampling(smol: NodeProcess) -> None:
                     max_tokens=20,
                     logprobs=True,
                 ),
+                chat(c, smol.url, PROMPTS[4], temperature=0, max_tokens=20, logprobs=True),
             )
 
-    length, stopped, logprobs, seeded, constrained, biased = run(main())
+    length, stopped, logprobs, seeded, constrained, biased, unbiased = run(main())
     assert length["choices"][0]["finish_reason"] == "length" and length["usage"]["completion_tokens"] == 5
     assert "," not in stopped["choices"][0]["message"]["content"]
     assert stopped["choices"][0]["finish_reason"] == "stop"
@@ -83,8 +114,11 @@ def test_concurrent_requests_keep_their_own_sampling(smol: NodeProcess) -> None:
             return await chat(c, smol.url, PROMPTS[3], temperature=1.2, seed=7, max_tokens=20)
 
     assert run(again())["choices"][0]["message"]["content"] == seeded["choices"][0]["message"]["content"]
+    # token 504 is "The": the same prompt in the same batch without the bias starts with it
+    unbiased_tokens = [t["token"] for t in unbiased["choices"][0]["logprobs"]["content"]]
+    assert "The" in unbiased_tokens, unbiased_tokens
     tokens = [t["token"] for t in biased["choices"][0]["logprobs"]["content"]]
-    assert tokens and "The" not in tokens  # token 504 is "The"
+    assert tokens and "The" not in tokens
 
 
 def test_grammar_constrained_output_is_valid_under_load(smol: NodeProcess) -> None:
@@ -126,12 +160,11 @@ def test_grammar_constrained_output_is_valid_under_load(smol: NodeProcess) -> No
 
 def test_new_request_is_served_while_long_generations_run(smol: NodeProcess) -> None:
     """Prompt processing is interleaved with decoding: a new request does not wait for running ones."""
-    no_eos = {"0": -100, "1": -100, "2": -100}
 
     async def long(c: httpx.AsyncClient, i: int) -> dict[str, Any]:
         r = await c.post(
             f"{smol.url}/generate",
-            json={"prompt": f"Count: {i},", "max_tokens": 400, "raw": True, "logit_bias": no_eos},
+            json={"prompt": f"Count: {i},", "max_tokens": 400, "raw": True, "logit_bias": NO_EOS},
         )
         return r.json()  # type: ignore[no-any-return]
 

@@ -99,8 +99,22 @@ def test_full_queue_gives_429_and_loses_nothing(tiny_queue: NodeProcess) -> None
     assert [d["tokens_generated"] for d in done] == [150, 150]  # both accepted requests served to the end
 
 
+def wait_idle(node: NodeProcess) -> dict:  # type: ignore[type-arg]
+    """/status once no slot is busy. 120 s is a liveness bound for a loaded machine, not a measurement."""
+    deadline = time.monotonic() + 120
+    while (now := status(node))["active_requests"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert now["active_requests"] == 0, "the generation never ended"
+    return now
+
+
+# A cancelled generation ends without finishing: requests_completed counts only generations that ran
+# to a stop or their max_tokens. A request the node ignored the client leaving would finish (900 tokens,
+# no end token possible) and count; the checks below are on events, not on how fast anything is.
+
+
 def test_stream_disconnect_cancels_generation(smol: NodeProcess) -> None:
-    before = status(smol)["tokens_generated"]
+    before = wait_idle(smol)
     received = 0
     with httpx.stream(
         "POST",
@@ -113,16 +127,13 @@ def test_stream_disconnect_cancels_generation(smol: NodeProcess) -> None:
                 received += 1
                 if received == 5:
                     break  # leaving the block closes the connection
-    deadline = time.monotonic() + 30
-    while status(smol)["active_requests"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    after = status(smol)
-    assert after["active_requests"] == 0
-    assert after["tokens_generated"] - before < 60, "generation went on after the client left"
+    after = wait_idle(smol)
+    assert after["requests_completed"] == before["requests_completed"], "it generated to the end"
+    assert after["tokens_generated"] - before["tokens_generated"] < 900
 
 
 def test_non_streaming_disconnect_cancels_generation(smol: NodeProcess) -> None:
-    before = status(smol)["tokens_generated"]
+    before = wait_idle(smol)
     body = json.dumps(
         {"prompt": "Count: 1, 2, 3,", "max_tokens": 900, "logit_bias": NO_EOS, "raw": True}
     ).encode()
@@ -133,11 +144,9 @@ def test_non_streaming_disconnect_cancels_generation(smol: NodeProcess) -> None:
         )
         while status(smol)["active_requests"] == 0:
             time.sleep(0.02)
-    deadline = time.monotonic() + 30
-    while status(smol)["active_requests"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert status(smol)["active_requests"] == 0
-    assert status(smol)["tokens_generated"] - before < 300
+    after = wait_idle(smol)
+    assert after["requests_completed"] == before["requests_completed"], "it generated to the end"
+    assert after["tokens_generated"] - before["tokens_generated"] < 900
 
 
 def test_health_and_status_answer_during_generation(smol: NodeProcess) -> None:

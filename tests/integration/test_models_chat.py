@@ -69,10 +69,37 @@ def test_conversation_context_is_used(smol: NodeProcess) -> None:
         {"role": "assistant", "content": "Nice to meet you, Zorblax!"},
         {"role": "user", "content": "What is my name?"},
     ]
-    r = httpx.post(
-        f"{smol.url}/v1/chat/completions",
-        json={"messages": messages, "max_tokens": 30, "temperature": 0},
-        timeout=120,
-    )
-    assert "Zorblax" in r.json()["choices"][0]["message"]["content"]
-    assert r.json()["usage"]["prompt_tokens_details"]["cached_tokens"] >= 0
+
+    def usage() -> dict:  # type: ignore[type-arg]
+        r = httpx.post(
+            f"{smol.url}/v1/chat/completions",
+            json={"messages": messages, "max_tokens": 30, "temperature": 0},
+            timeout=120,
+        )
+        assert "Zorblax" in r.json()["choices"][0]["message"]["content"]
+        return r.json()["usage"]  # type: ignore[no-any-return]
+
+    first, again = usage(), usage()
+    # the first time only the chat template's opening can come from a slot's cache (the conversation
+    # is new); the same conversation again reuses the whole prompt but its last token (re-evaluated)
+    assert first["prompt_tokens_details"]["cached_tokens"] < first["prompt_tokens"] - 10
+    assert again["prompt_tokens"] == first["prompt_tokens"]
+    assert again["prompt_tokens_details"]["cached_tokens"] == again["prompt_tokens"] - 1
+
+
+def test_generate_applies_the_chat_template_unless_raw(smol: NodeProcess) -> None:
+    prompt = "Hello there, how are you?"
+
+    def post(path: str, **body: object) -> dict:  # type: ignore[type-arg]
+        r = httpx.post(f"{smol.url}{path}", json={"max_tokens": 3, "temperature": 0, **body}, timeout=120)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    templated = post("/generate", prompt=prompt)["prompt_tokens"]
+    raw = post("/generate", prompt=prompt, raw=True)["prompt_tokens"]
+    # the same prompt as a chat turn and as a plain completion: /generate matches the first unless raw
+    as_chat = post("/v1/chat/completions", messages=[{"role": "user", "content": prompt}])["usage"]
+    as_text = post("/v1/completions", prompt=prompt)["usage"]
+    assert as_chat["prompt_tokens"] > as_text["prompt_tokens"]  # the template adds its turn markers
+    assert templated == as_chat["prompt_tokens"]
+    assert raw == as_text["prompt_tokens"]

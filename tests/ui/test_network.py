@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
+import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -16,7 +20,10 @@ def row(node_id: str) -> str:
 
 
 def test_panel_lists_nodes_and_drops_a_stopped_one(page: Page, swarm: Swarm, nodes: Nodes) -> None:
-    extra = nodes.start(SMOL, *node_args("--n-ctx", "256", seed=swarm.smol), name="ui-extra")
+    # a 30 s heartbeat: its record lives 60 s, so vanishing sooner proves a clean withdrawal
+    extra = nodes.start(
+        SMOL, *node_args("--n-ctx", "256", "--heartbeat-interval", "30", seed=swarm.smol), name="ui-extra"
+    )
     extra_id, smol_id, gemma_id = dht_id(extra), dht_id(swarm.smol), dht_id(swarm.gemma)
     wait_for(lambda: extra_id in swarm_ids(swarm.smol), what="the extra node in the swarm")
     open_ui(page, swarm.smol, models=2)
@@ -36,8 +43,12 @@ def test_panel_lists_nodes_and_drops_a_stopped_one(page: Page, swarm: Swarm, nod
     )
     shot(page, "network-3-nodes")
 
-    extra.stop()
-    page.wait_for_selector(f'{row(extra_id)}[data-state="gone"]', state="attached", timeout=15_000)
+    listed = {n["node_id"]: n for n in httpx.get(f"{swarm.smol.url}/swarm/nodes", timeout=5).json()["nodes"]}
+    expires_at = time.time() + listed[extra_id]["expires_in"]
+    # SIGTERM: a clean shutdown (uvicorn re-raises the signal when done) withdraws the record
+    assert extra.stop() in (0, -signal.SIGTERM)
+    page.wait_for_selector(f'{row(extra_id)}[data-state="gone"]', state="attached", timeout=30_000)
+    assert time.time() < expires_at, "the row went only when the record expired: nothing was withdrawn"
     shot(page, "network-node-gone")
     page.wait_for_selector(row(extra_id), state="detached", timeout=20_000)
     for node_id in (smol_id, gemma_id):  # the others stay

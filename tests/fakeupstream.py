@@ -1,0 +1,109 @@
+"""A misbehaving "node" for forwarding tests: a real asyncio HTTP server on 127.0.0.1 that answers
+``GET /status`` like an idle, fast node (or a swamped one) and breaks every POST in a chosen way.
+
+Behaviours for POST:
+- ``"hang_up"``: read the request, close the connection without answering (a node that dies).
+- ``"headers_only"``: send ``200`` and event-stream headers, then close before any body (dies before
+  its first token).
+- ``"one_chunk"``: send ``200``, one chunked SSE event with a token, then close mid-stream (dies
+  after the first token, so the stream cannot be failed over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Literal
+
+Behaviour = Literal["hang_up", "headers_only", "one_chunk"]
+
+FIRST_TOKEN = "Hel"
+IDLE = {  # better than any real node: a router that probes picks this one first
+    "status": "ready",
+    "load": 0.0,
+    "queue_depth": 0,
+    "active_requests": 0,
+    "slots_total": 64,
+    "slots_free": 64,
+    "tokens_per_second": 1e6,
+}
+SWAMPED = {
+    **IDLE,
+    "load": 2.0,
+    "queue_depth": 64,
+    "active_requests": 64,
+    "slots_free": 0,
+    "tokens_per_second": 1.0,
+}
+
+
+def _chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+class FakeUpstream:
+    def __init__(self, behaviour: Behaviour, status: dict[str, object] | None = None) -> None:
+        self.behaviour = behaviour
+        self.status = IDLE if status is None else status  # what GET /status answers
+        self.posts: list[str] = []  # paths of the POSTs received
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def start(self) -> FakeUpstream:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await self._one(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Serve one request; False closes the connection."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {
+            k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)
+        }
+        await reader.readexactly(int(headers.get("content-length", "0")))
+        if method == "GET" and path.startswith("/status"):
+            body = json.dumps(self.status).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+            return True
+        self.posts.append(path)
+        if self.behaviour == "hang_up":
+            return False
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        )
+        if self.behaviour == "one_chunk":
+            event = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "model": "fake",
+                "choices": [{"index": 0, "delta": {"content": FIRST_TOKEN}, "finish_reason": None}],
+            }
+            writer.write(_chunk(f"data: {json.dumps(event)}\n\n".encode()))
+        await writer.drain()
+        await asyncio.sleep(0.2)  # let the bytes leave before the connection breaks
+        return False  # no terminating chunk: the stream is cut
