@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes.client import ApiClient
-from llamanet.api.metrics import NodeMetrics
 
 from llamanet.engine.stats import EngineStats
+from llamanet.metrics import NodeMetrics
 from llamanet_operator.podsecurity import hardening_gaps, restricted_violations
 from llamanet_operator.settings import OperatorSettings
 

@@ -1,10 +1,10 @@
 """The app before a model is loaded: health and generation say 503; errors are OpenAI-shaped."""
 
 from fastapi.testclient import TestClient
-from llamanet.api.metrics import MAX_SWARM_MODEL_LABELS, NodeMetrics
 
 from llamanet.api.app import create_app
 from llamanet.engine.stats import EngineStats
+from llamanet.metrics import MAX_SWARM_MODEL_LABELS, NodeMetrics
 from llamanet.node import Node
 from llamanet.settings import Settings
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from llamanet.api.metrics import NodeMetrics
 
 from llamanet.engine.stats import EngineStats
+from llamanet.metrics import NodeMetrics
 from llamanet_operator.kube import Kube
 from llamanet_operator.scrape import MAX_MODELS, NodeSample, parse_metrics
 
