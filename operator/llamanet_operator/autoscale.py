@@ -37,15 +37,17 @@ class Decision:
         return self.replicas != self.current
 
     def as_status(self, now: str, old: dict[str, Any] | None) -> dict[str, Any]:
-        last = (old or {}).get("lastScaleTime")
-        return {
+        out: dict[str, Any] = {
             "desiredReplicas": self.replicas,
             "queueDepth": self.queue_depth,
             "slotsBusy": self.slots_busy,
             "reason": self.reason,
             "lowSince": self.low_since,
-            "lastScaleTime": now if self.changed else last,
         }
+        last = now if self.changed else (old or {}).get("lastScaleTime")
+        if last:  # never null: in a merge patch that would erase the time a concurrent pass just wrote
+            out["lastScaleTime"] = last
+        return out
 
 
 def _seconds_between(since: str, now: str) -> float:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import kopf
 from pydantic import ValidationError
 
 from llamanet_common.errors import LlamaNetError
@@ -48,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def configure_logging(level: str) -> None:
+    """kopf's text format with its object prefix: each line about a LlamaNode names it as
+    ``[namespace/name]``, so one operator's logs show which objects it reconciled."""
+    kopf.configure(log_format=kopf.LogFormat.FULL, log_prefix=True)
+    logging.getLogger().setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     given: dict[str, Any] = {
@@ -64,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if level not in LOG_LEVELS:
         print(f"{PROG}: invalid setting log_level: {settings.log_level!r}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level)
     try:
         run_operator(settings)
     except LlamaNetError as exc:

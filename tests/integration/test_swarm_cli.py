@@ -50,7 +50,8 @@ async def test_status_prints_a_table_and_per_model_counts(records: RecordSwarm) 
     alpha = next(line for line in out.splitlines() if "alpha" in line)
     assert "http://127.0.0.1:9101" in alpha and "lab" in alpha and "1m15s" in alpha and "12.5" in alpha
     beta = next(line for line in out.splitlines() if "beta" in line)
-    assert "5 (2 active, 3 queued)" in beta and "0/2 free" in beta
+    # load is per slot: (2 active + 3 queued) / 2 slots
+    assert "2.50 (2 active, 3 queued)" in beta and "0/2 free" in beta
     assert "2 nodes, 1 model(s)" in out and "tiny: 2 nodes" in out
     assert "rpcudp" not in err and "kademlia" not in err
 

@@ -52,12 +52,30 @@ class SwarmDirectory:
     async def records(self, model: str | None = None) -> list[NodeRecord]:
         """Live records for ``model`` (all nodes when None); [] if the DHT cannot be asked.
 
+        A model's answer is merged with the all-nodes answer already held (its records that serve
+        ``model``), so a node listed in ``/v1/models`` is routed to even while the model's own answer
+        is still the older one being refreshed.
+
         No record names a model longer than ``MAX_MODEL_CHARS``: such names are not looked up at all.
         """
         if model is not None and len(model) > MAX_MODEL_CHARS:
             return []
-        return await self._cache.get(model)
+        found = await self._cache.get(model)
+        if model is None:
+            return found
+        return newest_per_node(found, self._cache.peek(None) or [], model)
 
     async def views(self, model: str | None = None, *, include_self: bool = False) -> list[NodeView]:
         found = (view_from_record(r) for r in await self.records(model))
         return [v for v in found if v is not None and (include_self or v.node_id != self.self_id)]
+
+
+def newest_per_node(primary: list[NodeRecord], extra: list[NodeRecord], model: str) -> list[NodeRecord]:
+    """``primary`` plus the records of ``extra`` that serve ``model``, one per node id (highest ``seq``),
+    in first-seen order."""
+    best: dict[str, NodeRecord] = {}
+    for record in [*primary, *(r for r in extra if model in r.models)]:
+        held = best.get(record.node_id)
+        if held is None or record.seq > held.seq:
+            best[record.node_id] = record
+    return list(best.values())

@@ -70,3 +70,13 @@ def test_spec_autoscaling_defaults_and_bounds() -> None:
     assert parse_spec(url_spec()).autoscaling is None
     with pytest.raises(SpecError):
         parse_spec(url_spec(autoscaling={"minReplicas": 3, "maxReplicas": 2}))
+
+
+def test_a_pass_that_does_not_scale_keeps_the_last_scale_time_and_never_writes_null() -> None:
+    up = decide(AUTO, 1, [pod(queue=9, busy=4)], None, T0)
+    assert up.changed and up.as_status(T0, None)["lastScaleTime"] == T0
+    after = decide(AUTO, 3, [pod()] * 3, up.as_status(T0, None), T1)
+    assert not after.changed and after.as_status(T1, up.as_status(T0, None))["lastScaleTime"] == T0
+    # a pass that read the status before the scale's status landed (the update handler beside the
+    # timer) must not send lastScaleTime: null, which a merge patch turns into "delete it"
+    assert "lastScaleTime" not in decide(AUTO, 1, [pod()], None, T1).as_status(T1, None)

@@ -49,3 +49,21 @@ def test_invalid_log_level_from_the_environment_exits_2(
     monkeypatch.setenv("LLAMANET_OPERATOR_LOG_LEVEL", "loud")
     assert main(["--all-namespaces"]) == 2
     assert "log_level" in capsys.readouterr().err
+
+
+def test_log_lines_about_an_object_name_it(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from llamanet_operator.cli import configure_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        configure_logging("INFO")
+        ref = {"namespace": "lab", "name": "smol", "kind": "LlamaNode"}
+        logging.getLogger("kopf.objects").info("Handler 'create' succeeded.", extra={"k8s_ref": ref})
+        logging.getLogger("kopf.objects").debug("not at INFO")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    err = capsys.readouterr().err
+    assert "[lab/smol] Handler 'create' succeeded." in err and "not at INFO" not in err

@@ -5,16 +5,16 @@ from llamanet.swarm.errors import SwarmError
 from llamanet_common.record import NodeRecord
 
 
-def record(node_id: str, urls: list[str] | None = None) -> NodeRecord:
+def record(node_id: str, urls: list[str] | None = None, seq: int = 1, models: tuple[str, ...] = ("m",)) -> NodeRecord:
     return NodeRecord(
         node_id=node_id * 40,
         dht_host="h",
         dht_port=1,
-        seq=1,
+        seq=seq,
         expires_at=1e12,
         public_key="0" * 64,
         urls=urls if urls is not None else ["http://x:1/"],
-        models=["m"],
+        models=list(models),
     )
 
 
@@ -41,6 +41,25 @@ async def test_fresh_stale_and_failed_lookups() -> None:
     assert [r.node_id[0] for r in await d.records("m")] == ["b"] and len(calls) == 2
     now[0] = 50
     assert [r.node_id[0] for r in await d.records("m")] == ["b"]  # too old: waits; failure keeps the last
+
+
+async def test_a_models_answer_is_merged_with_the_newer_all_nodes_answer() -> None:
+    now = [0.0]
+    answers = {
+        "m": [record("a"), record("b")],  # an older answer: b has left since, c has joined
+        None: [record("a", seq=3, urls=["http://new:1/"]), record("c"), record("d", models=("other",))],
+    }
+
+    async def lookup(model: str | None) -> list[NodeRecord]:
+        return answers[model]
+
+    d = SwarmDirectory(lookup, self_id="z" * 40, fresh_s=1, stale_s=10, clock=lambda: now[0])
+    assert [r.node_id[0] for r in await d.records("m")] == ["a", "b"]  # nothing else known yet
+    await d.records()  # e.g. /v1/models
+    merged = await d.records("m")
+    assert [(r.node_id[0], r.seq) for r in merged] == [("a", 3), ("b", 1), ("c", 1)]  # d serves "other"
+    assert merged[0].urls == ["http://new:1/"]  # the highest seq of a node wins
+    assert [r.node_id[0] for r in await d.records()] == ["a", "c", "d"]  # all nodes: unchanged
 
 
 async def test_views_exclude_self_and_urlless() -> None:
