@@ -5,7 +5,9 @@ from llamanet.swarm.errors import SwarmError
 from llamanet_common.record import NodeRecord
 
 
-def record(node_id: str, urls: list[str] | None = None, seq: int = 1, models: tuple[str, ...] = ("m",)) -> NodeRecord:
+def record(
+    node_id: str, urls: list[str] | None = None, seq: int = 1, models: tuple[str, ...] = ("m",)
+) -> NodeRecord:
     return NodeRecord(
         node_id=node_id * 40,
         dht_host="h",
