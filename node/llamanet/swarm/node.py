@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from llamanet.swarm.config import SwarmConfig
+from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, record_keys
-from llamanet.swarm.peers import backoff_delay, resolve_peers
+from llamanet.swarm.peers import backoff_delay, resolve_host, resolve_peers
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
 from llamanet_common.identity import NodeIdentity
@@ -76,6 +77,14 @@ class SwarmNode:
         self._server = SwarmServer(
             self.config, self.identity.node_id_bytes, client_mode=False, clock=self._clock
         )
+        advertise = self.config.advertise_host
+        if advertise:
+            self._server.advertise_host = await resolve_host(advertise) or advertise
+            why = unusable_reason(self._server.advertise_host)
+            if why is not None and not self._server.advertise_host.startswith("127."):
+                log.warning(
+                    "advertised DHT host %s is %s: peers will drop this node's datagrams", advertise, why
+                )
         await self._server.listen(dht_port, bind_host)
         if self._peers and not await self._try_join():
             self._ensure_join_task()

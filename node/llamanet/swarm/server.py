@@ -41,6 +41,8 @@ class SwarmServer(Server):  # type: ignore[misc]
         self.client_mode = client_mode
         self.clock = clock
         self.entries: EntryStore = self.storage
+        # the DHT host put in every frame; an address literal (``SwarmNode.start`` resolves names)
+        self.advertise_host: str | None = config.advertise_host
 
     def _create_protocol(self) -> SwarmProtocol:
         return SwarmProtocol(
@@ -51,6 +53,8 @@ class SwarmServer(Server):  # type: ignore[misc]
             client_mode=self.client_mode,
             rpc_timeout_s=self.config.rpc_timeout_s,
             page_budget_bytes=self.config.page_budget_bytes,
+            advertise_host=self.advertise_host,
+            advertise_port=self.config.advertise_port,
         )
 
     @property
