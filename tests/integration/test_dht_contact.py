@@ -89,6 +89,14 @@ async def test_senders_are_filed_only_at_contacts_that_answer_as_them() -> None:
         dropped = node.status()["dropped_datagrams"]
         assert dropped >= 2
 
+        # a node whose advertised name does not resolve (yet) is filed at its packets' source address
+        unresolved = SwarmConfig(rpc_timeout_s=0.5, advertise_host="not-yet.invalid")
+        late = SwarmNode(NodeIdentity.generate(), unresolved)
+        await late.start(HOST, 0, [f"{HOST}:{node.dht_port}"])
+        try:
+            assert filed(node)[late.node_id] == (HOST, late.dht_port)
+        finally:
+            await late.stop()
     finally:
         peer.sock.close()
         await other.stop()

@@ -46,12 +46,20 @@ def contact_address(contact: Contact, source: tuple[str, int]) -> tuple[str, int
 
 
 def own_contact(advertise_host: str | None, bound: tuple[str, int], advertise_port: int | None) -> Contact:
-    """What this node advertises: the configured host (an address literal) or its bind address; an
-    unspecified bind address becomes "" (receivers use the packet's source host)."""
+    """What this node advertises: the configured host or its bind address, as an IPv4 literal; an
+    unspecified address or a name (not resolved yet) becomes "" (receivers use the packet's source host)."""
     host = advertise_host or bound[0]
-    if host in ("", "0.0.0.0"):
+    if host == "0.0.0.0" or not is_ipv4(host):
         host = ""
     return Contact(host, advertise_port or bound[1])
+
+
+def is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:

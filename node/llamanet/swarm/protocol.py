@@ -98,14 +98,22 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         self.rejected_stores = 0
         self._pending: set[asyncio.Future[None]] = set()
         self._advertise = (advertise_host, advertise_port)
+        self._bound = ("", 0)
         self._verifying: set[tuple[str, int]] = set()
         self._named: set[tuple[str, str]] = set()
 
     # -- framing ---------------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
         bound = transport.get_extra_info("sockname")
-        contact = own_contact(self._advertise[0], (str(bound[0]), int(bound[1])), self._advertise[1])
+        self._bound = (str(bound[0]), int(bound[1]))
+        contact = own_contact(self._advertise[0], self._bound, self._advertise[1])
         self.transport = FramedTransport(transport, self._secret, self.client_mode, contact)
+
+    def set_advertise_host(self, host: str | None) -> None:
+        """Advertise ``host`` (an address literal) from now on, e.g. once a configured name resolves."""
+        self._advertise = (host, self._advertise[1])
+        if isinstance(self.transport, FramedTransport):
+            self.transport.contact = own_contact(host, self._bound, self._advertise[1])
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         frame = decode_frame(data, secret=self._secret)

@@ -41,8 +41,14 @@ class SwarmServer(Server):  # type: ignore[misc]
         self.client_mode = client_mode
         self.clock = clock
         self.entries: EntryStore = self.storage
-        # the DHT host put in every frame; an address literal (``SwarmNode.start`` resolves names)
-        self.advertise_host: str | None = config.advertise_host
+        # the DHT host put in every frame: an address literal (``SwarmNode`` resolves a configured name)
+        self.advertise_host: str | None = None
+
+    def readvertise(self, host: str | None) -> None:
+        """Put ``host`` (an IPv4 literal, or None: the bind address) in every frame from now on."""
+        self.advertise_host = host
+        if self.protocol is not None:
+            self.swarm_protocol.set_advertise_host(host)
 
     def _create_protocol(self) -> SwarmProtocol:
         return SwarmProtocol(

@@ -57,3 +57,4 @@ def test_own_contact_is_the_advertised_host_else_the_bind_address() -> None:
     assert own_contact("203.0.113.9", ("0.0.0.0", 8001), 30001) == Contact("203.0.113.9", 30001)
     assert own_contact(None, ("10.0.0.5", 8001), None) == Contact("10.0.0.5", 8001)
     assert own_contact(None, ("0.0.0.0", 8001), None) == Contact("", 8001)
+    assert own_contact("pod-0.headless.ns.svc", ("0.0.0.0", 8001), None) == Contact("", 8001)  # unresolved
