@@ -12,6 +12,17 @@ HERE="$(cd "$(dirname "$0")/.." && pwd)"
 WRAPPER=/usr/local/libexec/llamanet-runc
 RUNTIME=llamanet-runc
 
+# the NAT of tests/integration/test_nat.py (tests/netlab.py: namespaces, veths, iptables masquerade),
+# and the e2e router container's rules, need iproute2 and iptables even where an engine already runs
+net_missing=()
+command -v ip >/dev/null || net_missing+=(iproute2)
+command -v iptables >/dev/null || net_missing+=(iptables)
+if [ ${#net_missing[@]} -gt 0 ]; then
+  echo "docker-engine: installing ${net_missing[*]} (apt)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${net_missing[@]}" >/dev/null
+fi
+
 # `--privileged` containers (kind nodes) need every capability; where this host's bounding set lacks
 # CAP_SYS_RESOURCE, runc fails them. Docker then gets a runc wrapper that drops what the host lacks
 # (cluster/runc-wrapper.py), registered as the default runtime. Reloaded with SIGHUP if dockerd runs.

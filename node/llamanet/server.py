@@ -25,6 +25,7 @@ from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.router import RequestRouter
+from llamanet.routing.sites import SitePolicy
 from llamanet.settings import Settings
 from llamanet_common.errors import LlamaNetError
 
@@ -125,6 +126,9 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             local_model=node.model_name,
             local_slots_free=node.local_slots_free,
             max_hops=settings.max_hops,
+            sites=SitePolicy(settings.allowed_sites(), "--route-sites"),
+            own_site=settings.site,
+            site_margin=settings.site_preference_margin,
         )
 
         async def load() -> None:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from llamanet.routing.sites import BadSitesError, parse_sites
+
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
 
@@ -57,6 +59,18 @@ class Settings(BaseSettings):
     swarm_secret: str | None = Field(None, description="Shared secret: peers without it cannot join")
     swarm_secret_file: Path | None = None
     site: str | None = Field(None, max_length=64, description="Site label shown in the swarm (SITE)")
+    route_sites: str = Field(
+        "",
+        description="Sites this node may route requests to, comma-separated (ROUTE_SITES); default: every "
+        "site. A request may narrow it (x-llamanet-allowed-sites), never widen it",
+    )
+    site_preference_margin: float = Field(
+        0.25,
+        ge=0,
+        le=10,
+        description="Prefer nodes of this node's site while their load (requests per slot) is at most "
+        "this much higher (SITE_PREFERENCE_MARGIN)",
+    )
     max_hops: int = Field(2, ge=1, le=8, description="How many times a request may be forwarded")
     forward_timeout: float = Field(600.0, gt=0, description="Seconds to wait on a forwarded request")
 
@@ -81,6 +95,19 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("route_sites")
+    @classmethod
+    def _sites(cls, value: str) -> str:
+        try:
+            parse_sites(value or None, "route_sites")  # fails early on a bad list
+        except BadSitesError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    def allowed_sites(self) -> frozenset[str] | None:
+        """``ROUTE_SITES`` as a set; None: every site."""
+        return parse_sites(self.route_sites or None, "route_sites")
 
     def resolved_api_key(self) -> str | None:
         """The API key from ``api_key`` or, failing that, the first line of ``api_key_file``."""

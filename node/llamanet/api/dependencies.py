@@ -22,6 +22,7 @@ from llamanet.node import Node
 from llamanet.routing.decision import Forward, parse_hops, target_model
 from llamanet.routing.errors import HopLimitError, NoNodeForModelError, UnknownModelError
 from llamanet.routing.forwarder import HOPS_HEADER, Outgoing, Upstream
+from llamanet.routing.sites import ALLOWED_SITES_HEADER, BadSitesError, SiteNotAllowedError
 
 
 def node_of(request: Request) -> Node:
@@ -92,7 +93,8 @@ async def serve_or_forward(request: Request, model: str | None, stream: bool) ->
     raw = await request.body()  # read before the router awaits anything (and before disconnects)
     hops = parse_hops(request.headers.get(HOPS_HEADER))
     try:
-        decision = await node.router.decide(model, hops, request.headers.get("authorization"))
+        sites = node.router.request_sites(request.headers.get(ALLOWED_SITES_HEADER))
+        decision = await node.router.decide(model, hops, request.headers.get("authorization"), sites=sites)
         if not isinstance(decision, Forward):
             return
         outcome = await streaming.unless_disconnected(
@@ -103,6 +105,10 @@ async def serve_or_forward(request: Request, model: str | None, stream: bool) ->
         upstream = outcome[0]
         if upstream is None:
             return  # every candidate failed and this node serves the model: serve it here
+    except BadSitesError as exc:
+        raise ApiError(400, str(exc), param=ALLOWED_SITES_HEADER, code="invalid_allowed_sites") from exc
+    except SiteNotAllowedError as exc:
+        raise ApiError(403, str(exc), "permission_error", param="model", code="site_not_allowed") from exc
     except UnknownModelError as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
     except HopLimitError as exc:

@@ -32,6 +32,17 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     "--swarm-secret": ("swarm_secret", str, "shared secret; peers without it cannot join (SWARM_SECRET)"),
     "--swarm-secret-file": ("swarm_secret_file", str, "file holding the swarm secret (SWARM_SECRET_FILE)"),
     "--site": ("site", str, "site label shown in the swarm (SITE)"),
+    "--route-sites": (
+        "route_sites",
+        str,
+        "sites requests may be routed to, comma-separated; a request narrows it with the header "
+        "x-llamanet-allowed-sites, never widens it (ROUTE_SITES, default: every site)",
+    ),
+    "--site-preference-margin": (
+        "site_preference_margin",
+        float,
+        "prefer this node's site while its load is at most this much higher (SITE_PREFERENCE_MARGIN, 0.25)",
+    ),
     "--max-hops": ("max_hops", int, "times a request may be forwarded (MAX_HOPS, default 2)"),
     "--forward-timeout": ("forward_timeout", float, "seconds to wait on a forwarded request (600)"),
     "--n-ctx": ("n_ctx", int, "context size per slot, tokens (N_CTX, default 2048)"),

@@ -31,12 +31,22 @@ from llamanet.client.responses import (
 )
 from llamanet.client.transport import Transport
 from llamanet.routing.bans import BanList
+from llamanet.routing.sites import ALLOWED_SITES_HEADER, BadSitesError, SitePolicy, parse_sites
 from llamanet.routing.view import NodeView
 from llamanet.swarm.config import SwarmConfig
 
 T = TypeVar("T")
 Message = dict[str, Any]
 ChunkParser = Callable[[dict[str, Any], str, str], StreamChunk | None]
+
+
+def client_sites(allowed: str | Sequence[str] | None) -> SitePolicy:
+    """``allowed_sites`` as a policy: a comma list or a sequence of site names; None: every site."""
+    text = allowed if allowed is None or isinstance(allowed, str) else ",".join(allowed)
+    try:
+        return SitePolicy(parse_sites(text, "allowed_sites"), "Client(allowed_sites=...)")
+    except BadSitesError as exc:
+        raise ClientError(str(exc)) from exc
 
 
 def request_body(**fields: Any) -> dict[str, Any]:
@@ -49,6 +59,9 @@ class Client:
 
     ``Client(bootstrap_nodes="host:port,...")`` finds nodes through the DHT (read-only);
     ``Client(nodes=["http://host:port", ...])`` uses fixed node URLs instead.
+    ``allowed_sites`` ("site-a,site-b" or a list) keeps requests inside those sites: discovered nodes
+    elsewhere are never used, and every request carries the set (``x-llamanet-allowed-sites``) so the
+    node that takes it routes only there too (fixed-URL nodes, whose site is unknown, enforce it).
     """
 
     def __init__(
@@ -66,11 +79,16 @@ class Client:
         ban_cap_s: float = 60.0,
         swarm_config: SwarmConfig | None = None,
         rng: random.Random | None = None,
+        allowed_sites: str | Sequence[str] | None = None,
     ) -> None:
         if (bootstrap_nodes is None) == (nodes is None):
             raise ClientError("give either bootstrap_nodes (DHT discovery) or nodes (fixed URLs)")
         self.model = model
-        self._transport = Transport(api_key, timeout=timeout)
+        self.sites = client_sites(allowed_sites)
+        header = self.sites.header_value()
+        self._transport = Transport(
+            api_key, timeout=timeout, headers={ALLOWED_SITES_HEADER: header} if header is not None else None
+        )
         discovery: Discovery
         if nodes is not None:
             discovery = StaticDiscovery(nodes, self._transport, cache_ttl, probe_timeout=probe_timeout)
@@ -84,6 +102,7 @@ class Client:
             probe=probe,
             probe_timeout=probe_timeout,
             rng=rng,
+            sites=self.sites,
         )
 
     @property

@@ -2,7 +2,8 @@
 
 The decisions are routing's (``routing.candidates.plan`` over the ``routing.selection`` pipeline, the
 same the node's router uses); this module adds the client's last resort: nodes banned after recent
-failures are tried after every other candidate, soonest unbanned first. Bans are keyed by
+failures are tried after every other candidate, soonest unbanned first; with ``sites`` restricted
+(``Client(allowed_sites=...)``), nodes at other sites are never planned. Bans are keyed by
 ``NodeView.key`` (a record's node id; a fixed-URL node's URL).
 """
 
@@ -19,6 +20,7 @@ from llamanet.client.transport import Transport
 from llamanet.routing import candidates, selection
 from llamanet.routing.bans import BanList
 from llamanet.routing.errors import ProbeFailedError
+from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed
 from llamanet.routing.view import NodeView
 
 
@@ -33,6 +35,7 @@ class Planner:
         probe_timeout: float = 3.0,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sites: SitePolicy = EVERY_SITE,
     ) -> None:
         self.discovery = discovery
         self.transport = transport
@@ -41,6 +44,7 @@ class Planner:
         self.probe_timeout = probe_timeout
         self.rng = rng or random.Random()
         self.clock = clock
+        self.sites = sites  # residency: nodes at other sites are never planned (``routing.sites``)
 
     async def _fetch_status(self, node: NodeView) -> Any:
         try:
@@ -51,6 +55,10 @@ class Planner:
     async def plan(self, model: str | None) -> tuple[list[NodeView], list[tuple[str, str]]]:
         """Nodes to try, best first, and the ``(url, reason)`` of nodes dropped because a probe failed."""
         nodes = await self.discovery.get_nodes(model)
+        serving = [v for v in nodes if v.serves(model)]
+        if serving and not any(self.sites.admits_view(v) for v in serving):
+            reason = str(not_allowed(model or "any", (v.site for v in serving), self.sites))
+            raise NoNodeAvailableError(reason)
         plan = await candidates.plan(
             nodes,
             model,
@@ -59,6 +67,7 @@ class Planner:
             now=self.clock(),
             rng=self.rng,
             probe_alone=True,
+            rules=selection.Rules(residency=self.sites.admits_view),
         )
         if not plan.order and not plan.banned and not plan.failures:
             what = f"serving model {model!r}" if model else "in the swarm"

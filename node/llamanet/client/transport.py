@@ -7,7 +7,7 @@ by routing's ``retry`` policy, the same the node's router follows.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import httpx
@@ -54,9 +54,13 @@ def _json(response: httpx.Response) -> Any:
 
 class Transport:
     def __init__(
-        self, api_key: str | None = None, timeout: float = 120.0, connect_timeout: float = 5.0
+        self,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        connect_timeout: float = 5.0,
+        headers: Mapping[str, str] | None = None,  # sent with every request (e.g. the allowed sites)
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
         self._http = httpx.AsyncClient(
             headers=headers, timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llamanet.routing.sites import EVERY_SITE, SitePolicy
 from llamanet.routing.view import NodeView
 
 # names that mean "whatever this node serves" (the seed's examples use "llamanet")
@@ -24,6 +25,7 @@ class Forward:
     candidates: tuple[NodeView, ...]  # best first; never empty
     hops: int  # how often the request was forwarded before reaching this node
     local_fallback: bool  # this node serves the model: serve here if every candidate fails
+    sites: SitePolicy = EVERY_SITE  # the request's allowed sites; the forwarded request carries them
 
 
 Decision = ServeHere | Forward

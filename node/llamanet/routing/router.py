@@ -1,8 +1,9 @@
 """``RequestRouter``: decides whether this node serves a request or forwards it, and forwards it.
 
 ``decide`` returns a ``Decision`` (``ServeHere`` or ``Forward`` to candidates ordered by the selection
-pipeline); ``forward`` sends the request on and returns the ``Upstream`` answer, or None when every
-candidate failed and this node serves the model itself. The API layer turns both into responses and
+pipeline, within the request's allowed sites: ``sites``); ``forward`` sends the request on (carrying
+those sites) and returns the ``Upstream`` answer, or None when every candidate failed and this node
+serves the model itself. The API layer turns both into responses and
 owns disconnects; this module knows no web framework.
 """
 
@@ -12,6 +13,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 
@@ -27,6 +29,8 @@ from llamanet.routing.errors import (
     UnknownModelError,
 )
 from llamanet.routing.forwarder import Forwarder, Outgoing, Upstream
+from llamanet.routing.selection import Rules
+from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed, prefer_site, request_policy
 from llamanet.routing.view import NodeView
 
 PROBE_TIMEOUT_S = 1.0
@@ -41,6 +45,10 @@ class RequestRouter:
         local_slots_free: Callable[[], int | None],
         max_hops: int = 2,
         rng: random.Random | None = None,
+        *,
+        sites: SitePolicy = EVERY_SITE,
+        own_site: str | None = None,
+        site_margin: float = 0.0,
     ) -> None:
         self.directory = directory
         self.client = client
@@ -51,6 +59,9 @@ class RequestRouter:
         self.forwarder = Forwarder(client, self.bans)
         self.inflight: Counter[str] = Counter()
         self.rng = rng or random.Random()
+        self.sites = sites  # --route-sites: requests may narrow it (``request_policy``), never widen it
+        self.own_site = own_site
+        self.site_margin = site_margin
 
     async def models(self) -> dict[str, list[str]]:
         """Every model in the swarm with the ids of the nodes serving it (this node included)."""
@@ -62,24 +73,46 @@ class RequestRouter:
                     ids.append(view.node_id)
         return out
 
-    async def decide(self, requested: str | None, hops: int, authorization: str | None = None) -> Decision:
-        """Serve here, or forward to these candidates; raises when neither is possible."""
+    def request_sites(self, header: str | None) -> SitePolicy:
+        """This node's site policy narrowed by a request's allowed-sites header (``BadSitesError``)."""
+        return request_policy(self.sites, header)
+
+    async def decide(
+        self,
+        requested: str | None,
+        hops: int,
+        authorization: str | None = None,
+        *,
+        sites: SitePolicy | None = None,
+    ) -> Decision:
+        """Serve here, or forward to these candidates; raises when neither is possible.
+
+        ``sites`` (default: this node's policy) bounds both: this node serves only if its own site is
+        allowed, and forwards only to nodes at allowed sites (``SiteNotAllowedError`` when the model is
+        served only elsewhere, even when this node's slots are full).
+        """
+        policy = sites or self.sites
         model = target_model(requested, self.local_model)
+        mine = model == self.local_model and policy.admits(self.own_site)  # may be served here
         free = self.local_slots_free()
         here = ServeHere(model)
-        if model == self.local_model and free is not None and free > 0:
+        if mine and free is not None and free > 0:
             return here  # fast path: no lookup when this node can start it right away
         if hops >= self.max_hops:
-            if model == self.local_model:
+            if mine:
                 return here
             raise HopLimitError(f"request for {model!r} was forwarded {hops} times; not forwarding again")
         serving = await self._serving(model)
+        allowed = [v for v in serving if policy.admits_view(v)]
+        if not allowed and not mine and (serving or model == self.local_model):
+            here_site = [self.own_site] if model == self.local_model else []
+            raise not_allowed(model, [*here_site, *(v.site for v in serving)], policy)
         now = time.monotonic()
-        others = [v for v in serving if not self.bans.is_banned(v.key, now)]
+        others = [v for v in allowed if not self.bans.is_banned(v.key, now)]
         if serve_locally(
             model=model,
             local_model=self.local_model,
-            local_ready=free is not None,
+            local_ready=free is not None and mine,
             local_slots_free=free or 0,
             hops=hops,
             max_hops=self.max_hops,
@@ -87,9 +120,9 @@ class RequestRouter:
         ):
             return here
         if not others:
-            if model == self.local_model:
+            if mine:
                 return here
-            if serving:
+            if allowed:
                 raise NoNodeForModelError(f"every node serving {model!r} failed moments ago; retry shortly")
             raise UnknownModelError(model, sorted(await self.models()))
         plan = await planning.plan(
@@ -100,15 +133,16 @@ class RequestRouter:
             now=now,
             rng=self.rng,
             inflight=self.inflight,
+            rules=Rules(residency=policy.admits_view, site=prefer_site(self.own_site, self.site_margin)),
         )
         if not plan.order:
-            if model == self.local_model:
+            if mine:
                 return here
             reasons = "; ".join(f"{v.node_id[:12]}: {why}" for v, why in plan.failures)
             raise NoNodeForModelError(f"no node serving {model!r} answered: {reasons}")
         # counted now, in the same step as the ordering, so requests decided together spread out
         self.inflight[plan.order[0].key] += 1
-        return Forward(model, tuple(plan.order), hops, local_fallback=model == self.local_model)
+        return Forward(model, tuple(plan.order), hops, local_fallback=mine, sites=policy)
 
     async def forward(self, decision: Forward, outgoing: Outgoing) -> Upstream | None:
         """The answer of the first candidate that takes the request; None: serve it here after all.
@@ -117,6 +151,7 @@ class RequestRouter:
         one to ``forward``, which releases it once the answer is complete.
         """
         reserved = decision.candidates[0].key
+        outgoing = replace(outgoing, headers=decision.sites.forward_headers(outgoing.headers))
         try:
             upstream = await self.forwarder.forward(outgoing, decision.candidates)
         except BaseException as exc:

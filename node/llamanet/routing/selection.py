@@ -8,9 +8,11 @@ The pipeline, in order (each stage is a function here; ``Rules`` holds the hooks
 3. ``probe_targets``: two random usable candidates, among those advertising room if any do (power of
    two choices); their fresh ``/status`` beats the older record.
 4. ``order``: probed views first, then the others by their advertised state; within each tier sorted by
-   the preferences, in this order: **prefix** (where the request's prefix is cached), **site** (this
-   node's site first), then **load** (``load_key``: ready, a free slot, least load, fastest). Requests
-   this caller is already sending to a node (``inflight``) count as load no probe or record shows yet.
+   the preferences, in this order: **prefix** (where the request's prefix is cached), then **load**
+   (``load_key``: ready, a free slot, least load, fastest) with the **site** preference added to the
+   load (``sites.prefer_site``: this node's site counts a margin less, so it goes first when loads
+   differ by less than the margin). Requests this caller is already sending to a node (``inflight``)
+   count as load no probe or record shows yet.
 5. ``last_resort``: banned views, soonest unbanned first (the client tries them when all else failed).
 """
 
@@ -42,7 +44,7 @@ class Rules:
     residency: Filter = admit_all
     membership: Filter = admit_all
     prefix: Preference = indifferent
-    site: Preference = indifferent
+    site: Preference = indifferent  # added to the load: a negative value is a discount
 
 
 DEFAULT_RULES = Rules()
@@ -93,8 +95,9 @@ def order(
     keys) and probed views that are not ready are left out. Ties keep their order."""
     sent = inflight or {}
 
-    def key(v: NodeView) -> tuple[float, float, tuple[bool, bool, float, float]]:
-        return (rules.prefix(v), rules.site(v), load_key(v, sent.get(v.key, 0)))
+    def key(v: NodeView) -> tuple[float, bool, bool, float, float]:
+        not_ready, no_room, load, speed = load_key(v, sent.get(v.key, 0))
+        return (rules.prefix(v), not_ready, no_room, load + rules.site(v), speed)
 
     dropped = set(failed)
     fresh = [p for p in (probed.get(v.key) for v in candidates) if p is not None and p.ready]

@@ -6,8 +6,10 @@
 - ``keys``        DHT key names (``node:{id}``, ``model:{name}``, ``all_nodes``) and which records fit them.
 - ``merge``       pure entry-set decisions: newer-wins, union by node id, visibility, per-key eviction.
 - ``storage``     ``EntryStore``: a storing peer's per-(key, node id) entries, capped and expiring.
-- ``wire``        datagram framing: size limit, client flag, optional swarm-secret HMAC.
-- ``peers``       DNS resolution of bootstrap peers, the retry backoff schedule.
+- ``wire``        datagram framing (frame v2): version, sender's advertised contact, size limit, client
+                  flag, optional swarm-secret HMAC.
+- ``contact``     pure checks of an advertised contact address (where a sender is filed and reached).
+- ``peers``       DNS resolution of bootstrap peers and advertised hosts, the retry backoff schedule.
 - ``config``      ``SwarmConfig``: heartbeat, TTL, limits, caps, timeouts, swarm secret, advertised address.
 - ``protocol``    ``SwarmProtocol``: kademlia's protocol with framing, client-flag handling, entry RPCs.
 - ``crawl``       ``EntryCrawl``: iterative lookup that unions entry sets from all k closest peers.

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from llamanet.swarm.config import SwarmConfig
+from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, record_keys
-from llamanet.swarm.peers import backoff_delay, resolve_peers
+from llamanet.swarm.peers import backoff_delay, resolve_host, resolve_peers
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
 from llamanet_common.identity import NodeIdentity
@@ -45,6 +46,7 @@ class SwarmNode:
         self._last_record: NodeRecord | None = None
         self._published_models: set[str] = set()
         self.joined = False
+        self._unresolved_logged = False
 
     @property
     def node_id(self) -> str:
@@ -76,12 +78,33 @@ class SwarmNode:
         self._server = SwarmServer(
             self.config, self.identity.node_id_bytes, client_mode=False, clock=self._clock
         )
+        await self._resolve_advertised()
         await self._server.listen(dht_port, bind_host)
         if self._peers and not await self._try_join():
             self._ensure_join_task()
         if self._record_factory is not None:
             await self._heartbeat_once()
             self._heartbeat_task = self._spawn(self._heartbeat_loop())
+
+    async def _resolve_advertised(self) -> None:
+        """Put the configured advertise host in frames as an address (a name is resolved, and retried
+        every heartbeat until it resolves: a pod's DNS name may appear only once the pod is ready)."""
+        name = self.config.advertise_host
+        server = self.server
+        if not name or server.advertise_host is not None:
+            return
+        address = await resolve_host(name)
+        if address is None:
+            if not self._unresolved_logged:
+                log.warning("advertised host %s does not resolve yet: peers use our packets' source", name)
+                self._unresolved_logged = True
+            return
+        why = unusable_reason(address)
+        if why is not None and not address.startswith("127."):
+            log.warning(
+                "advertised DHT host %s (%s) is %s: peers will drop our datagrams", name, address, why
+            )
+        server.readvertise(address)
 
     async def _try_join(self) -> bool:
         addrs = await resolve_peers(self._peers)
@@ -109,6 +132,7 @@ class SwarmNode:
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_interval_s)
+            await self._resolve_advertised()
             if self._peers and not self.server.swarm_protocol.router.find_neighbors(self.server.node):
                 self._ensure_join_task()
             await self._heartbeat_once()

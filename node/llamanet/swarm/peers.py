@@ -1,4 +1,7 @@
-"""Bootstrap peers: DNS resolution and the retry backoff schedule (parsing: ``llamanet_common.addresses``)."""
+"""Bootstrap peers and advertised hosts: DNS resolution; the retry backoff schedule.
+
+Parsing of peer lists: ``llamanet_common.addresses``.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,12 @@ async def resolve_peers(peers: list[tuple[str, int]]) -> list[tuple[str, int]]:
         for info in infos[:1]:
             resolved.append((str(info[4][0]), port))
     return resolved
+
+
+async def resolve_host(host: str) -> str | None:
+    """``host`` as an IPv4 address literal (resolved once if it is a name), or None if it does not resolve."""
+    found = await resolve_peers([(host, 0)])
+    return found[0][0] if found else None
 
 
 def backoff_delay(attempt: int, *, initial: float = 1.0, cap: float = 30.0, factor: float = 2.0) -> float:

@@ -1,7 +1,11 @@
 """``SwarmProtocol``: kademlia's protocol hardened and extended for entry sets.
 
-- every datagram is framed by ``wire`` (size limit, optional HMAC, client flag); bad frames are dropped;
+- every datagram is framed by ``wire`` (frame v2: size limit, optional HMAC, client flag, the sender's
+  advertised contact); bad frames are dropped, v1 frames are named once per address in the log;
 - senders flagged as clients are answered but never added to the routing table;
+- a sender is filed at its advertised contact (``contact``), never at the packet's source address alone
+  (the source only gets the reply); a contact that differs from the source is filed once a ping to it
+  answers with the sender's id (bounded: at most ``MAX_VERIFYING`` such pings in flight);
 - opaque ``store``/``find_value`` are disabled; ``store_entry`` stores one signed record under a key name
   and ``find_entries`` returns a page of a key's entries (plus the closest nodes on the first page);
 - no key hand-over on first contact: nodes republish every heartbeat instead.
@@ -17,26 +21,35 @@ from typing import Any
 from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
 
+from llamanet.swarm.contact import contact_address, own_contact
 from llamanet.swarm.errors import InvalidRecordError, StorageFullError
 from llamanet.swarm.storage import EntryStore
-from llamanet.swarm.wire import decode_frame, encode_frame
+from llamanet.swarm.wire import Contact, decode_frame, encode_frame, is_v1_frame
 
 log = logging.getLogger(__name__)
 
 _from_client: contextvars.ContextVar[bool] = contextvars.ContextVar("swarm_from_client", default=False)
+# the (host, port) the frame being handled advertises, checked by ``contact.contact_address``
+_contact: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "swarm_contact", default=None
+)
 RpcResult = tuple[bool, Any]
+MAX_VERIFYING = 64  # pings to advertised contacts in flight
+MAX_NAMED_PEERS = 1024  # addresses already named in a log line (v1 frames, bad contacts)
 
 
 class FramedTransport:
     """Wraps the datagram transport so every outgoing packet (request or response) is framed."""
 
-    def __init__(self, inner: Any, secret: bytes | None, client: bool) -> None:
+    def __init__(self, inner: Any, secret: bytes | None, client: bool, contact: Contact) -> None:
         self._inner = inner
         self._secret = secret
         self._client = client
+        self.contact = contact
 
     def sendto(self, data: bytes, addr: Any) -> None:
-        self._inner.sendto(encode_frame(data, secret=self._secret, client=self._client), addr)
+        frame = encode_frame(data, secret=self._secret, client=self._client, contact=self.contact)
+        self._inner.sendto(frame, addr)
 
     def close(self) -> None:
         self._inner.close()
@@ -72,6 +85,8 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         client_mode: bool,
         rpc_timeout_s: float,
         page_budget_bytes: int,
+        advertise_host: str | None = None,
+        advertise_port: int | None = None,
     ) -> None:
         super().__init__(source_node, storage, ksize)
         self._wait_timeout = rpc_timeout_s
@@ -82,23 +97,50 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         self.dropped_datagrams = 0
         self.rejected_stores = 0
         self._pending: set[asyncio.Future[None]] = set()
+        self._advertise = (advertise_host, advertise_port)
+        self._bound = ("", 0)
+        self._verifying: set[tuple[str, int]] = set()
+        self._named: set[tuple[str, str]] = set()
 
     # -- framing ---------------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
-        self.transport = FramedTransport(transport, self._secret, self.client_mode)
+        bound = transport.get_extra_info("sockname")
+        self._bound = (str(bound[0]), int(bound[1]))
+        contact = own_contact(self._advertise[0], self._bound, self._advertise[1])
+        self.transport = FramedTransport(transport, self._secret, self.client_mode, contact)
+
+    def set_advertise_host(self, host: str | None) -> None:
+        """Advertise ``host`` (an address literal) from now on, e.g. once a configured name resolves."""
+        self._advertise = (host, self._advertise[1])
+        if isinstance(self.transport, FramedTransport):
+            self.transport.contact = own_contact(host, self._bound, self._advertise[1])
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         frame = decode_frame(data, secret=self._secret)
         if frame is None or (self.client_mode and frame.payload[:1] == b"\x00"):
             self.dropped_datagrams += 1
+            if frame is None and is_v1_frame(data):
+                self._name_once("v1", addr, "peer %s:%s speaks frame v1; this node speaks v2: upgrade it")
             return
-        token = _from_client.set(frame.from_client)
+        where = contact_address(frame.contact, (str(addr[0]), int(addr[1])))
+        if where is None and not frame.from_client:
+            self.dropped_datagrams += 1
+            self._name_once("contact", addr, f"peer %s:%s advertises an unusable contact {frame.contact}")
+            return
+        tokens = (_from_client.set(frame.from_client), _contact.set(where))
         try:
             task = asyncio.ensure_future(self._solve_datagram(frame.payload, addr))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         finally:
-            _from_client.reset(token)
+            _contact.reset(tokens[1])
+            _from_client.reset(tokens[0])
+
+    def _name_once(self, kind: str, addr: Any, message: str) -> None:
+        key = (kind, str(addr[0]))
+        if key not in self._named and len(self._named) < MAX_NAMED_PEERS:
+            self._named.add(key)
+            log.warning(message, addr[0], addr[1])
 
     async def _solve_datagram(self, datagram: bytes, address: Any) -> None:
         try:
@@ -116,16 +158,56 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
 
     # -- routing table -----------------------------------------------------------------------------
     def welcome_if_new(self, node: Node) -> None:
+        """File ``node`` if new: kademlia calls this when a node answered at ``node``'s address."""
         if _from_client.get() or not isinstance(node.id, bytes) or len(node.id) != 20:
             return
         if node.id != self.source_node.id and self.router.is_new_node(node):
             self.router.add_contact(node)
+
+    def sender(self, nodeid: Any, source: Any) -> Node:
+        """The sender of the request being handled, at its advertised contact, filed if new: at once
+        when that is where its packet came from, else once a ping there answers with its id."""
+        where = _contact.get() or (str(source[0]), int(source[1]))
+        node = Node(nodeid, where[0], where[1])
+        if _from_client.get() or not isinstance(nodeid, bytes) or len(nodeid) != 20:
+            return node
+        if nodeid == self.source_node.id or not self.router.is_new_node(node):
+            return node
+        if where == (str(source[0]), int(source[1])):
+            self.router.add_contact(node)
+        elif where not in self._verifying and len(self._verifying) < MAX_VERIFYING:
+            self._verifying.add(where)
+            task = asyncio.ensure_future(self._verify(node, where))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+        return node
+
+    async def _verify(self, node: Node, where: tuple[str, int]) -> None:
+        try:
+            ok, answer = await self.ping(where, self.source_node.id)
+            if ok and answer == node.id:
+                self.welcome_if_new(node)
+            else:
+                log.info("contact %s:%s advertised by %s did not answer as it", *where, node.id.hex()[:12])
+        finally:
+            self._verifying.discard(where)
 
     async def call_find_node(self, node_to_ask: Node, node_to_find: Node) -> RpcResult:
         ok, answer = await super().call_find_node(node_to_ask, node_to_find)
         return ok, [tuple(n) for n in sane_nodes(answer, self.router.ksize)] if ok else answer
 
     # -- RPCs served -------------------------------------------------------------------------------
+    def rpc_ping(self, sender: Any, nodeid: bytes) -> bytes:
+        self.sender(nodeid, sender)
+        source_id: bytes = self.source_node.id
+        return source_id
+
+    def rpc_find_node(self, sender: Any, nodeid: bytes, key: bytes) -> list[tuple[Any, ...]]:
+        source = self.sender(nodeid, sender)
+        if not isinstance(key, bytes):
+            return []
+        return [tuple(n) for n in self.router.find_neighbors(Node(key), exclude=source)]
+
     def rpc_store(self, sender: Any, nodeid: bytes, key: bytes, value: Any) -> bool:
         return False
 
@@ -135,7 +217,7 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
     def rpc_store_entry(self, sender: Any, nodeid: bytes, key: str, raw: str) -> bool:
         if _from_client.get() or self.client_mode or not isinstance(key, str) or not isinstance(raw, str):
             return False
-        self.welcome_if_new(Node(nodeid, sender[0], sender[1]))
+        self.sender(nodeid, sender)
         try:
             self.entries.put(key, raw)
         except (InvalidRecordError, StorageFullError) as exc:
@@ -145,8 +227,7 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         return True
 
     def rpc_find_entries(self, sender: Any, nodeid: bytes, dkey: bytes, after: str) -> dict[str, Any]:
-        source = Node(nodeid, sender[0], sender[1])
-        self.welcome_if_new(source)
+        source = self.sender(nodeid, sender)
         entries, cursor = self.entries.page(dkey, after, self._page_budget)
         answer: dict[str, Any] = {"entries": entries, "next": cursor}
         if not after:

@@ -41,6 +41,14 @@ class SwarmServer(Server):  # type: ignore[misc]
         self.client_mode = client_mode
         self.clock = clock
         self.entries: EntryStore = self.storage
+        # the DHT host put in every frame: an address literal (``SwarmNode`` resolves a configured name)
+        self.advertise_host: str | None = None
+
+    def readvertise(self, host: str | None) -> None:
+        """Put ``host`` (an IPv4 literal, or None: the bind address) in every frame from now on."""
+        self.advertise_host = host
+        if self.protocol is not None:
+            self.swarm_protocol.set_advertise_host(host)
 
     def _create_protocol(self) -> SwarmProtocol:
         return SwarmProtocol(
@@ -51,6 +59,8 @@ class SwarmServer(Server):  # type: ignore[misc]
             client_mode=self.client_mode,
             rpc_timeout_s=self.config.rpc_timeout_s,
             page_budget_bytes=self.config.page_budget_bytes,
+            advertise_host=self.advertise_host,
+            advertise_port=self.config.advertise_port,
         )
 
     @property

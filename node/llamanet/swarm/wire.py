@@ -1,30 +1,69 @@
-"""Datagram framing around rpcudp packets: size limit, client flag, and optional swarm-secret HMAC.
+"""Datagram framing around rpcudp packets (frame v2): version, sender contact, client flag, optional HMAC.
 
-Frame: ``MAGIC (1) | flags (1) | [HMAC-SHA256(secret, MAGIC|flags|payload) (32)] | payload``.
+Frame v2 (``docs/design/formats-v2.md``)::
+
+    MAGIC (0xA8) | version (1) = 2 | flags (1) | timestamp_ms (8) | nonce (8)
+    | host_len (1) | host (ASCII, host_len bytes) | port (2)
+    | [HMAC-SHA256(secret, everything before the HMAC | payload) (32)] | payload
+
+``host``/``port`` are the sender's advertised DHT contact (``SwarmConfig.advertise_host/port``, else its
+bind address; an empty host means "the address my packets come from"). Receivers file the sender there,
+never at a packet's source address alone (``contact`` checks it). Timestamp and nonce are carried for the
+replay window of issue #14 and not checked yet. v1 frames (``0xA7 | flags``) are recognised
+(``is_v1_frame``) only to be named in a log line and dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import struct
+import time
 from dataclasses import dataclass
 
-MAGIC = 0xA7
+MAGIC = 0xA8
+MAGIC_V1 = 0xA7
+VERSION = 2
 FLAG_CLIENT = 0x01
 FLAG_MAC = 0x02
+_KNOWN_FLAGS = FLAG_CLIENT | FLAG_MAC
 MAC_BYTES = 32
+MAX_HOST_BYTES = 64
 MAX_DATAGRAM_BYTES = 8 * 1024
+_FIXED = struct.Struct(">BBBQ8s")  # magic, version, flags, timestamp_ms, nonce
+_PORT = struct.Struct(">H")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The DHT address a sender advertises: ``host`` an address literal or "" (use the packet's)."""
+
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)
 class Frame:
     payload: bytes
     from_client: bool
+    contact: Contact
+    timestamp_ms: int = 0
+    nonce: bytes = b""
+    version: int = VERSION
 
 
-def encode_frame(payload: bytes, *, secret: bytes | None, client: bool) -> bytes:
+def encode_frame(payload: bytes, *, secret: bytes | None, client: bool, contact: Contact) -> bytes:
+    host = contact.host.encode("ascii")
+    if len(host) > MAX_HOST_BYTES or not 0 <= contact.port < 65536:
+        raise ValueError(f"advertised contact {contact.host}:{contact.port} does not fit a frame")
     flags = (FLAG_CLIENT if client else 0) | (FLAG_MAC if secret else 0)
-    header = bytes((MAGIC, flags))
+    header = (
+        _FIXED.pack(MAGIC, VERSION, flags, time.time_ns() // 1_000_000, os.urandom(8))
+        + bytes((len(host),))
+        + host
+        + _PORT.pack(contact.port)
+    )
     if secret is None:
         return header + payload
     return header + _mac(secret, header + payload) + payload
@@ -33,19 +72,37 @@ def encode_frame(payload: bytes, *, secret: bytes | None, client: bool) -> bytes
 def decode_frame(
     datagram: bytes, *, secret: bytes | None, max_bytes: int = MAX_DATAGRAM_BYTES
 ) -> Frame | None:
-    """The frame's payload, or ``None`` for anything to drop (oversized, foreign, unauthenticated)."""
-    if len(datagram) > max_bytes or len(datagram) < 2 or datagram[0] != MAGIC:
+    """The frame, or ``None`` for anything to drop (oversized, foreign, v1, malformed, unauthenticated)."""
+    if len(datagram) > max_bytes or len(datagram) < _FIXED.size + 1 + _PORT.size:
         return None
-    flags = datagram[1]
-    has_mac = bool(flags & FLAG_MAC)
-    if has_mac != (secret is not None):
+    magic, version, flags, timestamp_ms, nonce = _FIXED.unpack_from(datagram)
+    if magic != MAGIC or version != VERSION or flags & ~_KNOWN_FLAGS:
         return None
-    if secret is None:
-        return Frame(datagram[2:], bool(flags & FLAG_CLIENT))
-    mac, payload = datagram[2 : 2 + MAC_BYTES], datagram[2 + MAC_BYTES :]
-    if not hmac.compare_digest(mac, _mac(secret, datagram[:2] + payload)):
+    host_len = datagram[_FIXED.size]
+    host_end = _FIXED.size + 1 + host_len
+    if host_len > MAX_HOST_BYTES or len(datagram) < host_end + _PORT.size:
         return None
-    return Frame(payload, bool(flags & FLAG_CLIENT))
+    try:
+        host = datagram[_FIXED.size + 1 : host_end].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    (port,) = _PORT.unpack_from(datagram, host_end)
+    header_end = host_end + _PORT.size
+    if bool(flags & FLAG_MAC) != (secret is not None):
+        return None
+    payload = datagram[header_end:]
+    if secret is not None:
+        mac, payload = payload[:MAC_BYTES], payload[MAC_BYTES:]
+        if len(mac) != MAC_BYTES or not hmac.compare_digest(
+            mac, _mac(secret, datagram[:header_end] + payload)
+        ):
+            return None
+    return Frame(payload, bool(flags & FLAG_CLIENT), Contact(host, port), timestamp_ms, nonce, version)
+
+
+def is_v1_frame(datagram: bytes) -> bool:
+    """A frame of the previous format (``0xA7 | flags``), from a node that needs an upgrade."""
+    return len(datagram) >= 2 and datagram[0] == MAGIC_V1
 
 
 def _mac(secret: bytes, data: bytes) -> bytes:
