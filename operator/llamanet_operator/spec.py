@@ -212,3 +212,6 @@ def _check_pod_services(spec: LlamaNodeSpec) -> None:
         ranges.append(range(base, last + 1))
     if len(ranges) == 2 and set(ranges[0]) & set(ranges[1]):
         raise SpecError("swarm.podServices: the DHT and HTTP NodePort ranges overlap")
+    endpoint = spec.service.node_port
+    if endpoint is not None and any(endpoint in r for r in ranges):
+        raise SpecError(f"service.nodePort {endpoint} falls in a swarm.podServices NodePort range")

@@ -13,6 +13,7 @@ from llamanet_common.advertise import parse_advertised
 from llamanet_operator.errors import SpecError
 from llamanet_operator.names import Owner
 from llamanet_operator.podenv import managed_env
+from llamanet_operator.podsecurity import restricted_violations
 from llamanet_operator.podservices import (
     advertise_config_map,
     advertised_addresses,
@@ -163,6 +164,7 @@ def test_pods_mount_the_map_and_read_their_own_file(owner: Owner) -> None:
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "advertise"]
     assert mount == {"name": "advertise", "mountPath": "/etc/llamanet/advertise", "readOnly": True}
     assert "subPath" not in mount  # the kubelet only updates whole-volume mounts
+    assert restricted_violations(pod) == []  # a ConfigMap volume, no host ports
     shared = build_statefulset(owner, parse_spec(url_spec(replicas=2)), "img:1")["spec"]["template"]["spec"]
     assert "advertise" not in [v["name"] for v in shared["volumes"]]
     assert "ADVERTISE_FILE" not in managed_env(owner, parse_spec(url_spec()))
@@ -185,6 +187,13 @@ def test_pods_mount_the_map_and_read_their_own_file(owner: Owner) -> None:
 def test_specs_that_cannot_give_each_pod_its_own_address(swarm: dict[str, Any], message: str) -> None:
     with pytest.raises(SpecError, match=message):
         parse_spec(url_spec(replicas=2, swarm=swarm))
+
+
+def test_the_endpoint_nodeport_must_not_fall_in_a_pod_range() -> None:
+    swarm = {"advertiseHost": SITE, "podServices": {"httpNodePortBase": 30900}}
+    with pytest.raises(SpecError, match=r"service\.nodePort 30901"):
+        parse_spec(url_spec(replicas=2, swarm=swarm, service={"type": "NodePort", "nodePort": 30901}))
+    parse_spec(url_spec(replicas=2, swarm=swarm, service={"type": "NodePort", "nodePort": 30902}))
 
 
 def test_the_autoscaler_bound_counts_for_fixed_bases() -> None:
