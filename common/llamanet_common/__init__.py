@@ -6,6 +6,7 @@ Module map:
 - ``errors``      the root of every package's exception tree, and the errors of these formats.
 - ``version``     the release version (one number for node, operator and these formats).
 - ``addresses``   ``host:port`` peer lists as written in flags, env vars and LlamaNode specs.
+- ``advertise``   ``Advertised``: a pod's own external DHT address and URLs (operator -> ``ADVERTISE_FILE``).
 - ``identity``    Ed25519 node keys: key files, signing, verification, node ids derived from keys.
 - ``record``      the signed node record stored in the DHT: fields, canonical JSON, signing.
 - ``status``      ``NodeStatus``: a node's validated ``GET /status`` answer, and the one definition of load.

@@ -1,16 +1,26 @@
-"""How a node takes part in the swarm: its identity, what it advertises, and its DHT peer."""
+"""How a node takes part in the swarm: its identity, what it advertises, and its DHT peer.
+
+With ``ADVERTISE_FILE`` (the operator's per-pod Services) the advertised DHT address and URLs come from
+that file, re-read at each heartbeat: when its content changes, that heartbeat's record carries the new
+address. Until the file exists (or while it is unreadable) the settings' address stays in use.
+"""
 
 from __future__ import annotations
 
+import logging
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 from llamanet.node import Node
 from llamanet.settings import Settings
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.node import SwarmNode
+from llamanet_common.advertise import Advertised, AdvertiseFileError, parse_advertised
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.record import RecordFields
+
+log = logging.getLogger(__name__)
 
 _ANY = ("", "0.0.0.0", "::")
 
@@ -71,6 +81,49 @@ def record_fields(node: Node, urls: list[str]) -> RecordFields:
     )
 
 
+class AdvertiseFile:
+    """``ADVERTISE_FILE``: ``changed()`` answers its document when the content differs from the last one
+    seen, else None (absent, unchanged, or bad: a bad content is logged once and the old address kept)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._last: str | None = None
+
+    def changed(self) -> Advertised | None:
+        if self.path is None:
+            return None
+        try:
+            text = self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None  # not published yet (the operator has not seen this pod's Service)
+        if text == self._last:
+            return None
+        self._last = text
+        try:
+            return parse_advertised(text)
+        except AdvertiseFileError as exc:
+            log.warning("%s: %s; keeping the advertised address", self.path, exc)
+            return None
+
+
 def make_swarm_node(node: Node, identity: NodeIdentity) -> SwarmNode:
-    urls = advertised_urls(node.settings)
-    return SwarmNode(identity, swarm_config(node.settings), record_factory=lambda: record_fields(node, urls))
+    settings = node.settings
+    urls = advertised_urls(settings)
+    watch = AdvertiseFile(settings.advertise_file)
+    config = swarm_config(settings)
+    first = watch.changed()
+    if first is not None:  # from the first packet on, not only from the first heartbeat
+        config = replace(config, advertise_host=first.dht.host, advertise_port=first.dht.port)
+        urls = list(first.urls)
+
+    def fields() -> RecordFields:
+        nonlocal urls
+        new = watch.changed()
+        if new is not None:
+            log.info("advertising DHT %s:%d and %s (%s)", new.dht.host, new.dht.port, new.urls, watch.path)
+            swarm.readvertise(new.dht.host, new.dht.port)
+            urls = list(new.urls)
+        return record_fields(node, urls)
+
+    swarm = SwarmNode(identity, config, record_factory=fields)
+    return swarm

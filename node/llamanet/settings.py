@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     )
     advertise_urls: str = Field("", description="Comma-separated HTTP URLs peers use (ADVERTISE_URLS)")
     advertise_dht_port: int | None = Field(None, ge=1, le=65535, description="DHT port peers use, if NATed")
+    advertise_file: Path | None = Field(
+        None,
+        description="JSON {dht: {host, port}, urls} re-read at each heartbeat; when it changes the node "
+        "republishes with that DHT address and those URLs (ADVERTISE_FILE; the operator's per-pod Services)",
+    )
     node_key_file: Path | None = Field(None, description="Ed25519 key of this node; created if missing")
     swarm_secret: str | None = Field(None, description="Shared secret: peers without it cannot join")
     swarm_secret_file: Path | None = None

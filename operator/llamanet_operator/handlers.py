@@ -21,7 +21,14 @@ import kopf
 from llamanet_operator.errors import CapacityError, KubeError, OperatorError, SpecError
 from llamanet_operator.kube import Kube, load_config
 from llamanet_operator.names import GROUP, PLURAL, VERSION, Owner
-from llamanet_operator.reconcile import admit, apply_children, check_capacity, check_dependencies, observe
+from llamanet_operator.reconcile import (
+    admit,
+    apply_children,
+    check_capacity,
+    check_dependencies,
+    observe,
+    publish_addresses,
+)
 from llamanet_operator.settings import OperatorSettings
 from llamanet_operator.spec import LlamaNodeSpec, parse_spec
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
@@ -130,7 +137,8 @@ def _problem_status(old: dict[str, Any], problem: Problem, generation: int) -> d
 
 
 def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    """Refresh the status: replicas, init container failures, the swarm as a ready node sees it."""
+    """Refresh the status: replicas, init container failures, the swarm as a ready node sees it; and
+    the pods' own addresses (``swarm.podServices``)."""
     ctx, kube, owner, old, generation = _handling(body, memo)
     try:
         spec = parse_spec(dict(body.spec))
@@ -144,6 +152,10 @@ def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any)
         problem = capacity_problem(kube, spec)
     except OperatorError as exc:
         problem = problem_of(exc)
+    try:
+        publish_addresses(kube, owner, spec)  # load balancers get their addresses after the apply
+    except KubeError as exc:
+        log.warning("publishing the pods' addresses of %s/%s: %s", owner.namespace, owner.name, exc)
     try:
         seen = observe(kube, owner, spec, generation, old, now(), problem, ctx.settings.max_response_bytes)
     except KubeError as exc:

@@ -106,6 +106,14 @@ class Kube:
             raise self._fail(f"list pods {namespace} {selector}", exc) from exc
         return [self.api.sanitize_for_serialization(p) for p in pods]
 
+    def services(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """Services of ``selector``, with their assigned NodePorts and load balancer status."""
+        try:
+            items = self.core.list_namespaced_service(namespace, label_selector=selector).items
+        except ApiException as exc:
+            raise self._fail(f"list services {namespace} {selector}", exc) from exc
+        return [self.api.sanitize_for_serialization(s) for s in items]
+
     def mount_failures(self, namespace: str) -> list[dict[str, Any]]:
         """The namespace's ``FailedMount`` Events (a pod's Secret that is missing shows there)."""
         try:

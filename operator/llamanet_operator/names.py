@@ -86,12 +86,31 @@ def dht_service_name(owner: Owner) -> str:
     return f"{owner.name}-dht"
 
 
+# the label carrying a per-pod Service's replica ordinal (podservices), and the pods' own name label
+ORDINAL_LABEL = "llamanet.io/ordinal"
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+
+
+def pod_name(owner: Owner, ordinal: int) -> str:
+    return f"{owner.name}-{ordinal}"
+
+
+def pod_service_name(owner: Owner, ordinal: int) -> str:
+    """The per-pod external Service of replica ``ordinal``."""
+    return f"{owner.name}-ext-{ordinal}"
+
+
+def advertise_config_name(owner: Owner) -> str:
+    """The ConfigMap of every pod's own external address (one key per pod name)."""
+    return f"{owner.name}-advertise"
+
+
 def headless_domain(owner: Owner) -> str:
     return f"{headless_name(owner)}.{owner.namespace}.svc.{owner.cluster_domain}"
 
 
 def pod_dns_name(owner: Owner, ordinal: int) -> str:
-    return f"{owner.name}-{ordinal}.{headless_domain(owner)}"
+    return f"{pod_name(owner, ordinal)}.{headless_domain(owner)}"
 
 
 def bootstrap_nodes(owner: Owner, spec: LlamaNodeSpec) -> list[str]:

@@ -13,6 +13,7 @@ PVC_MODELS_DIR = "/models"
 NODE_KEY_FILE = f"{DATA_DIR}/node.key"
 SWARM_SECRET_DIR = "/etc/llamanet/swarm"
 API_KEY_DIR = "/etc/llamanet/api"
+ADVERTISE_DIR = "/etc/llamanet/advertise"  # the <name>-advertise ConfigMap: one file per pod name
 
 
 def model_path(spec: LlamaNodeSpec) -> str:
@@ -32,7 +33,7 @@ def managed_env(owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
         "MODEL_PATH": model_path(spec),
         "MODEL_NAME": spec.model.name,
         "NODE_KEY_FILE": NODE_KEY_FILE,
-        "ADVERTISE_HOST": swarm.advertise_host or f"$(POD_NAME).{headless_domain(owner)}",
+        "ADVERTISE_HOST": f"$(POD_NAME).{headless_domain(owner)}",
         "BOOTSTRAP_NODES": ",".join(bootstrap_nodes(owner, spec)),
         "N_CTX": str(spec.engine.context_size),
         "N_BATCH": str(spec.engine.batch_size),
@@ -41,8 +42,14 @@ def managed_env(owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
     dht_port = swarm.advertise_dht_port
     if dht_port is None and swarm.advertise_host and swarm.dht_service_type == "NodePort":
         dht_port = swarm.dht_node_port
+    per_pod = swarm.pod_services is not None
+    if not per_pod and swarm.advertise_host:
+        env["ADVERTISE_HOST"] = swarm.advertise_host
     optional = {
-        "ADVERTISE_DHT_PORT": dht_port,
+        # per pod: its own Service's address once the operator has published it, its in-cluster
+        # name until then (unique either way)
+        "ADVERTISE_FILE": f"{ADVERTISE_DIR}/$(POD_NAME)" if per_pod else None,
+        "ADVERTISE_DHT_PORT": None if per_pod else dht_port,
         "ADVERTISE_URLS": ",".join(swarm.advertise_urls) or None,
         "SWARM_SECRET_FILE": f"{SWARM_SECRET_DIR}/secret" if swarm.secret_ref else None,
         "API_KEY_FILE": f"{API_KEY_DIR}/key" if spec.api_key_secret_ref else None,

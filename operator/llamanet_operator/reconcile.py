@@ -12,8 +12,23 @@ from typing import Any
 from llamanet_operator.autoscale import Decision, decide
 from llamanet_operator.errors import CapacityError, DependencyError
 from llamanet_operator.kube import Kube
-from llamanet_operator.names import HTTP_PORT, Owner, endpoint_url, headless_domain, selector_string
+from llamanet_operator.names import (
+    HTTP_PORT,
+    Owner,
+    advertise_config_name,
+    dht_service_name,
+    endpoint_url,
+    headless_domain,
+    selector_string,
+)
 from llamanet_operator.observe import missing_mount, pull_failures, ready_pod_names, swarm_summary
+from llamanet_operator.podservices import (
+    advertise_config_map,
+    advertised_addresses,
+    pod_service_selector,
+    pod_services,
+    stale_pod_services,
+)
 from llamanet_operator.policy import Policy, enforce
 from llamanet_operator.scrape import NodeSample, parse_metrics
 from llamanet_operator.services import client_service, dht_service, headless_service, pod_disruption_budget
@@ -24,15 +39,32 @@ from llamanet_operator.status import Observation, Problem, compute_status
 
 
 def desired_children(owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettings) -> list[dict[str, Any]]:
-    """Every child to apply, in order (Services first: pods resolve their peers from the start)."""
+    """Every child the spec alone determines, in order (Services first: pods resolve their peers from
+    the start). With ``swarm.podServices`` one Service per replica replaces the shared DHT Service."""
+    per_pod = spec.swarm.pod_services is not None
     children = [
         headless_service(owner),
         client_service(owner, spec),
-        dht_service(owner, spec),
+        *(pod_services(owner, spec) if per_pod else [dht_service(owner, spec)]),
         build_statefulset(owner, spec, settings.node_image),
     ]
     pdb = pod_disruption_budget(owner, spec)
     return children + ([pdb] if pdb is not None else [])
+
+
+def publish_addresses(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
+    """Delete the per-pod Services of ordinals ``>= replicas``; publish the others' addresses (assigned
+    NodePorts, load balancer addresses once assigned) in the ConfigMap the pods mount."""
+    observed = kube.services(owner.namespace, pod_service_selector(owner))
+    for name in stale_pod_services(observed, spec):
+        kube.delete("v1", "Service", owner.namespace, name)
+    if spec.swarm.pod_services is None:
+        if observed:  # podServices just turned off (otherwise there is nothing to clean up)
+            kube.delete("v1", "ConfigMap", owner.namespace, advertise_config_name(owner))
+        return {}
+    addresses = advertised_addresses(owner, spec, observed)
+    kube.apply(advertise_config_map(owner, addresses))
+    return addresses
 
 
 def check_dependencies(kube: Kube, owner: Owner, spec: LlamaNodeSpec) -> None:
@@ -65,9 +97,13 @@ def check_capacity(kube: Kube, spec: LlamaNodeSpec) -> None:
 
 def apply_children(kube: Kube, owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettings) -> None:
     for child in desired_children(owner, spec, settings):
+        if child["kind"] == "StatefulSet":
+            publish_addresses(kube, owner, spec)  # before new pods mount them
         kube.apply(child)
     if pod_disruption_budget(owner, spec) is None:
         kube.delete("policy/v1", "PodDisruptionBudget", owner.namespace, owner.name)
+    if spec.swarm.pod_services is not None:
+        kube.delete("v1", "Service", owner.namespace, dht_service_name(owner))
 
 
 def samples(kube: Kube, owner: Owner, pods: list[dict[str, Any]], max_bytes: int) -> list[NodeSample]:

@@ -73,6 +73,14 @@ class ApiKeySecretRef(_Model):
     key: str = Field("api-key", min_length=1)
 
 
+class PodServices(_Model):
+    """One Service per replica: each pod's own external DHT (UDP) and HTTP (TCP) address (``podservices``)."""
+
+    type: Literal["NodePort", "LoadBalancer"] = "NodePort"
+    dht_node_port_base: int | None = Field(None, ge=30000, le=32767)  # pod i: base + i; else assigned
+    http_node_port_base: int | None = Field(None, ge=30000, le=32767)
+
+
 class Swarm(_Model):
     bootstrap_peers: list[str] = Field(default_factory=list)
     advertise_host: str | None = None
@@ -81,6 +89,7 @@ class Swarm(_Model):
     dht_service_type: Literal["NodePort", "LoadBalancer"] = "NodePort"
     dht_node_port: int | None = Field(None, ge=30000, le=32767)
     secret_ref: SwarmSecretRef | None = None
+    pod_services: PodServices | None = None
 
 
 class ServiceSpec(_Model):
@@ -130,6 +139,11 @@ class LlamaNodeSpec(_Model):
     autoscaling: Autoscaling | None = None
 
     @property
+    def max_replicas(self) -> int:
+        """The most replicas this spec may run (the autoscaler's bound when it sets ``replicas``)."""
+        return max(self.replicas, self.autoscaling.max_replicas if self.autoscaling else 0)
+
+    @property
     def gpu_layers(self) -> int:
         """N_GPU_LAYERS: the spec's, else all layers (-1) with GPUs and none without."""
         if self.engine.gpu_layers is not None:
@@ -167,4 +181,37 @@ def parse_spec(raw: dict[str, Any]) -> LlamaNodeSpec:
         raise SpecError("swarm.dhtNodePort needs swarm.dhtServiceType NodePort")
     if spec.service.node_port is not None and spec.service.type == "ClusterIP":
         raise SpecError("service.nodePort needs service.type NodePort or LoadBalancer")
+    if spec.swarm.pod_services is not None:
+        _check_pod_services(spec)
     return spec
+
+
+def _check_pod_services(spec: LlamaNodeSpec) -> None:
+    """Every pod gets its own address: shared ones make no sense, and fixed NodePorts must fit."""
+    swarm, pods = spec.swarm, spec.swarm.pod_services
+    assert pods is not None
+    if swarm.dht_node_port is not None or swarm.advertise_dht_port is not None or swarm.advertise_urls:
+        raise SpecError(
+            "swarm.podServices gives every pod its own address: leave out swarm.dhtNodePort, "
+            "advertiseDhtPort and advertiseUrls (shared by all pods)"
+        )
+    if pods.type == "NodePort" and not swarm.advertise_host:
+        raise SpecError(
+            "swarm.podServices.type NodePort needs swarm.advertiseHost (this site's node address)"
+        )
+    ranges = []
+    for what, base in (
+        ("dhtNodePortBase", pods.dht_node_port_base),
+        ("httpNodePortBase", pods.http_node_port_base),
+    ):
+        if base is None:
+            continue
+        last = base + max(spec.max_replicas, 1) - 1
+        if last > 32767:
+            raise SpecError(f"swarm.podServices.{what} {base} + {spec.max_replicas} replicas passes 32767")
+        ranges.append(range(base, last + 1))
+    if len(ranges) == 2 and set(ranges[0]) & set(ranges[1]):
+        raise SpecError("swarm.podServices: the DHT and HTTP NodePort ranges overlap")
+    endpoint = spec.service.node_port
+    if endpoint is not None and any(endpoint in r for r in ranges):
+        raise SpecError(f"service.nodePort {endpoint} falls in a swarm.podServices NodePort range")

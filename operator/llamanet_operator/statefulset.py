@@ -27,11 +27,13 @@ from llamanet_operator.names import (
     GPU_RESOURCE,
     HTTP_PORT,
     Owner,
+    advertise_config_name,
     headless_name,
     metadata,
     selector_labels,
 )
 from llamanet_operator.podenv import (
+    ADVERTISE_DIR,
     API_KEY_DIR,
     DATA_DIR,
     MODELS_DIR,
@@ -84,7 +86,7 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def _volumes(spec: LlamaNodeSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _volumes(owner: Owner, spec: LlamaNodeSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(pod volumes, node container mounts); ``data`` comes from the claim template."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}}]
     mounts: list[dict[str, Any]] = [
@@ -105,6 +107,12 @@ def _volumes(spec: LlamaNodeSpec) -> tuple[list[dict[str, Any]], list[dict[str, 
             items = [{"key": ref.key, "path": file}]
             volumes.append({"name": vol, "secret": {"secretName": ref.name, "items": items}})
             mounts.append({"name": vol, "mountPath": path, "readOnly": True})
+    if spec.swarm.pod_services is not None:
+        # the whole map, not a subPath: the kubelet updates a mounted ConfigMap's files (optional: the
+        # pods may start before the operator has published it)
+        config = {"name": advertise_config_name(owner), "optional": True}
+        volumes.append({"name": "advertise", "configMap": config})
+        mounts.append({"name": "advertise", "mountPath": ADVERTISE_DIR, "readOnly": True})
     return volumes, mounts
 
 
@@ -161,7 +169,7 @@ def claim_template(spec: LlamaNodeSpec) -> dict[str, Any]:
 
 def build_statefulset(owner: Owner, spec: LlamaNodeSpec, default_image: str) -> dict[str, Any]:
     image = spec.image or default_image
-    volumes, mounts = _volumes(spec)
+    volumes, mounts = _volumes(owner, spec)
     pod: dict[str, Any] = {
         "containers": [node_container(owner, spec, image, mounts)],
         "volumes": volumes,

@@ -42,9 +42,14 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version }}
 - apiGroups: [apps]
   resources: [statefulsets/status]
   verbs: [get]
+# services: list and delete for the per-pod Services (swarm.podServices) of removed replicas
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, create, patch]
+  verbs: [get, list, create, patch, delete]
+# configmaps: the per-pod addresses the operator publishes (<name>-advertise)
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [get, create, patch, delete]

@@ -24,6 +24,11 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         int,
         "DHT port peers use, behind NAT (ADVERTISE_DHT_PORT)",
     ),
+    "--advertise-file": (
+        "advertise_file",
+        str,
+        "JSON {dht: {host, port}, urls}, re-read each heartbeat; overrides the above (ADVERTISE_FILE)",
+    ),
     "--node-key-file": (
         "node_key_file",
         str,

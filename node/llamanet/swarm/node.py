@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from llamanet.swarm.config import SwarmConfig
@@ -65,6 +66,13 @@ class SwarmNode:
     def advertised_address(self) -> tuple[str, int]:
         host = self.config.advertise_host or self._bind_host
         return host, self.config.advertise_port or self.dht_port
+
+    def readvertise(self, host: str, port: int) -> None:
+        """Advertise ``host:port`` from now on: the next record carries it, and whatever the swarm layer
+        sends reads ``config.advertise_host``/``advertise_port`` at send time (never a cached copy)."""
+        self.config = replace(self.config, advertise_host=host, advertise_port=port)
+        if self._server is not None:
+            self._server.config = self.config
 
     async def start(
         self, bind_host: str = "0.0.0.0", dht_port: int = 0, bootstrap: Sequence[str] = ()

@@ -56,6 +56,14 @@ def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any])
         url_spec(),
         pvc_spec(),
         url_spec(
+            replicas=2,
+            swarm={
+                "advertiseHost": "203.0.113.10",
+                "podServices": {"type": "NodePort", "dhtNodePortBase": 30800, "httpNodePortBase": 30900},
+            },
+        ),
+        url_spec(swarm={"podServices": {"type": "LoadBalancer"}}),
+        url_spec(
             replicas=3,
             resources={"gpus": 1, "requests": {"cpu": 2, "memory": "8Gi"}},
             engine={"contextSize": 4096, "gpuLayers": -1, "parallel": 4, "chatFormat": "chatml"},
@@ -94,6 +102,8 @@ def test_good_specs_pass_the_schema_and_the_operator(version: dict[str, Any], sp
         url_spec(swarm={"dhtServiceType": "ClusterIP"}),
         url_spec(swarm={"dhtNodePort": 80}),
         url_spec(swarm={"bootstrapPeers": ["no-port"]}),
+        url_spec(swarm={"podServices": {"type": "ClusterIP"}}),
+        url_spec(swarm={"podServices": {"dhtNodePortBase": 8001}}),
         url_spec(engine={"contextSize": 8}),
         url_spec(autoscaling={"minReplicas": 1}),
         url_spec(autoscaling={"maxReplicas": 0}),
@@ -127,6 +137,11 @@ def test_cel_rules_present(version: dict[str, Any]) -> None:
     assert "!has(self.url) || has(self.sha256)" in source_rules
     swarm_rules = [r["rule"] for r in props["swarm"]["x-kubernetes-validations"]]
     assert any("dhtNodePort" in r for r in swarm_rules)
+    # per-pod addresses: no shared ones beside them; NodePort needs the site's host
+    assert any(r.startswith("!has(self.podServices) || !has(self.dhtNodePort)") for r in swarm_rules)
+    assert any("has(self.advertiseHost)" in r for r in swarm_rules)
+    pods = props["swarm"]["properties"]["podServices"]["properties"]
+    assert pods["type"]["default"] == "NodePort" and pods["type"]["enum"] == ["NodePort", "LoadBalancer"]
     auto_rules = [r["rule"] for r in props["autoscaling"]["x-kubernetes-validations"]]
     assert "!has(self.minReplicas) || self.minReplicas <= self.maxReplicas" in auto_rules
     auto = props["autoscaling"]["properties"]
