@@ -11,6 +11,7 @@ from llamanet.api import (
     native_routes,
     ollama_routes,
     openai_routes,
+    responses_routes,
     swarm_routes,
 )
 from llamanet.api.auth import ApiKeyMiddleware
@@ -79,6 +80,7 @@ def create_app(node: Node) -> FastAPI:
     dependencies.install(app)
     app.include_router(native_routes.router)
     app.include_router(openai_routes.router)
+    app.include_router(responses_routes.router)
     app.include_router(ollama_routes.router)
     app.include_router(swarm_routes.router)
 
