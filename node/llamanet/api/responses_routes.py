@@ -78,4 +78,4 @@ async def _events(node: Node, gen: Generation, out: ResponseEvents) -> AsyncIter
                 yield closing
         else:
             err = from_exception(event.error)
-            yield out.failed(err.code, err.message)
+            yield out.failed(err.status, err.message)

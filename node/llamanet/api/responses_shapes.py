@@ -32,6 +32,12 @@ def usage(f: Finished) -> dict[str, Any]:
     }
 
 
+def failure_code(status: int) -> str:
+    if status == 429:
+        return "rate_limit_exceeded"
+    return "invalid_prompt" if 400 <= status < 500 else "server_error"
+
+
 def status_of(f: Finished) -> Status:
     return "incomplete" if f.finish_reason == "length" else "completed"
 
@@ -152,7 +158,8 @@ class ResponseEvents:
             self._event(final, response=self.head.final(text, finished)),
         ]
 
-    def failed(self, code: str | None, message: str) -> bytes:
-        error = {"code": code or "server_error", "message": message}
+    def failed(self, status: int, message: str) -> bytes:
+        """``response.failed``, its error ``code`` one of the Responses API's (by the HTTP status)."""
+        error = {"code": failure_code(status), "message": message}
         item = message_item(self.head.item_id, "incomplete", "".join(self.parts))
         return self._event("response.failed", response=self.head.response("failed", [item], error=error))
