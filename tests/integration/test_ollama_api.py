@@ -90,6 +90,17 @@ def test_generate_stream_raw_and_system(client: ollama.Client) -> None:
     assert "Captain" in (r.response or "")  # the system turn reached the model
 
 
+def test_logprobs(client: ollama.Client) -> None:
+    r = client.chat(
+        SMOL, messages=QUESTION, stream=False, logprobs=True, top_logprobs=2, options={"num_predict": 5}
+    )
+    assert r.logprobs is not None and len(r.logprobs) == r.eval_count == 5
+    assert "".join(lp.token for lp in r.logprobs) == r.message.content
+    assert all(lp.logprob <= 0 and len(lp.top_logprobs or []) == 2 for lp in r.logprobs)
+    parts = list(client.generate(SMOL, "Hi", stream=True, logprobs=True, options={"num_predict": 3}))
+    assert sum(len(p.logprobs or []) for p in parts) == 3
+
+
 def test_format_json_schema_is_a_grammar(client: ollama.Client) -> None:
     schema = {
         "type": "object",
