@@ -49,7 +49,7 @@ class Reasoning(_Body):
 
 
 class ResponsesRequest(SamplingFields):
-    input: str | list[InputItem] = Field(..., max_length=MAX_ITEMS)
+    input: str | list[InputItem]
     instructions: str | None = None
     max_output_tokens: int | None = Field(None, ge=1)
     stream: bool = False
@@ -81,6 +81,8 @@ class ResponsesRequest(SamplingFields):
     def _not_empty(cls, v: str | list[InputItem]) -> str | list[InputItem]:
         if not v:
             raise ValueError("input must not be empty")
+        if isinstance(v, list) and len(v) > MAX_ITEMS:
+            raise ValueError(f"at most {MAX_ITEMS} input items")
         return v
 
     @field_validator("metadata")

@@ -106,6 +106,9 @@ def test_bounds() -> None:
             body(**bad)
     with pytest.raises(ValidationError):
         body(metadata={str(i): "v" for i in range(17)})
+    with pytest.raises(ValidationError, match="at most 1024 input items"):
+        body(input=[{"role": "user", "content": "a"}] * 1025)
+    assert len(messages(body(input="x" * 5000))[0]["content"]) == 5000  # a long text is one item
 
 
 def test_engine_request_and_format() -> None:
