@@ -75,11 +75,13 @@ def test_message_input_and_instructions(client: openai.OpenAI) -> None:
     )
     assert "Captain" in r.output_text
     assert r.instructions is not None and r.metadata == {"ticket": "42"} and r.user == "tester"
-    # a developer turn is a system turn; without the instructions the name is not there
-    plain = client.responses.create(
-        model=SMOL, input=[{"role": "user", "content": "What is your name?"}], max_output_tokens=30
-    )
+    # without the instructions the name is not there; a developer turn does what instructions do
+    ask = {"role": "user", "content": "What is your name?"}
+    plain = client.responses.create(model=SMOL, input=[ask], max_output_tokens=30, temperature=0)
     assert "Captain" not in plain.output_text
+    rules = {"role": "developer", "content": "You are a pirate called Captain Hook. Always say your name."}
+    dev = client.responses.create(model=SMOL, input=[rules, ask], max_output_tokens=30, temperature=0)
+    assert "Captain" in dev.output_text
 
 
 def test_stream_event_sequence(client: openai.OpenAI) -> None:
