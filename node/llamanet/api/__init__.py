@@ -9,6 +9,15 @@
                       forwarded answers (routing's ``Upstream``) become responses here.
 - ``native_routes``   ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``.
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
+- ``responses_schemas``   the ``/v1/responses`` body (OpenAI's Responses API).
+- ``responses_translate`` pure: a Responses request to chat turns and an engine request; refusals.
+- ``responses_shapes``    pure: the ``response`` object, usage, and the streamed event sequence.
+- ``responses_routes``    ``/v1/responses``, streamed or not, serve-or-forward.
+- ``ollama_schemas``      Ollama's request bodies and ``options``.
+- ``ollama_translate``    pure: Ollama requests to chat turns and engine requests; honoured/hinted/refused.
+- ``ollama_shapes``       pure: NDJSON chunks, the ``done`` object, listings, ``{"error": "..."}``.
+- ``ollama_routes``       ``/api/chat``, ``/api/generate``, ``/api/tags``, ``/api/show``, ``/api/ps``,
+                          ``/api/version``, ``/api/embed``; every error Ollama-shaped; serve-or-forward.
 - ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``.
 - ``auth``            optional bearer API key.
 - ``app``             ``create_app``: wires the above around one ``Node`` (``/metrics`` too).

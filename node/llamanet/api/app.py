@@ -6,7 +6,14 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from llamanet.api import dependencies, native_routes, openai_routes, swarm_routes
+from llamanet.api import (
+    dependencies,
+    native_routes,
+    ollama_routes,
+    openai_routes,
+    responses_routes,
+    swarm_routes,
+)
 from llamanet.api.auth import ApiKeyMiddleware
 from llamanet.api.errors import ApiError, install_error_handlers
 from llamanet.node import Node
@@ -18,7 +25,10 @@ _COUNTED = {
     "/generate/stream",
     "/v1/completions",
     "/v1/chat/completions",
+    "/v1/responses",
     "/v1/models",
+    "/api/chat",
+    "/api/generate",
     "/status",
     "/info",
     "/health",
@@ -73,6 +83,8 @@ def create_app(node: Node) -> FastAPI:
     dependencies.install(app)
     app.include_router(native_routes.router)
     app.include_router(openai_routes.router)
+    app.include_router(responses_routes.router)
+    app.include_router(ollama_routes.router)
     app.include_router(swarm_routes.router)
 
     @app.get("/metrics", include_in_schema=False)
