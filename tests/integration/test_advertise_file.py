@@ -95,6 +95,12 @@ async def test_the_node_republishes_when_its_advertise_file_changes(
         assert swarm.advertised_address() == ("127.0.0.2", port)
         assert swarm.server.config.advertise_host == "127.0.0.2"  # what the swarm layer sends from
 
+        async def frames_carry(host: str) -> bool:  # the contact in every datagram follows the file
+            contact = swarm.server.swarm_protocol.transport.contact
+            return (contact.host, contact.port) == (host, port)
+
+        await eventually(lambda: frames_carry("127.0.0.2"))
+
         # a bad content is logged and the last good address kept; so is a file that disappears
         with caplog.at_level(logging.WARNING, logger="llamanet.membership"):
             path.write_text('{"dht": {"host": "x"}}')

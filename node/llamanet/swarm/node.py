@@ -68,11 +68,15 @@ class SwarmNode:
         return host, self.config.advertise_port or self.dht_port
 
     def readvertise(self, host: str, port: int) -> None:
-        """Advertise ``host:port`` from now on: the next record carries it, and whatever the swarm layer
-        sends reads ``config.advertise_host``/``advertise_port`` at send time (never a cached copy)."""
+        """Advertise ``host:port`` from now on: the next record carries it, and so does every frame (the
+        port at once, the host as soon as it resolves)."""
         self.config = replace(self.config, advertise_host=host, advertise_port=port)
         if self._server is not None:
             self._server.config = self.config
+            # frames carry the new port now and the new host as soon as it resolves
+            self._server.readvertise(None)
+            self._unresolved_logged = False
+            self._spawn(self._resolve_advertised())
 
     async def start(
         self, bind_host: str = "0.0.0.0", dht_port: int = 0, bootstrap: Sequence[str] = ()

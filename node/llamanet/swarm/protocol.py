@@ -109,11 +109,12 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         contact = own_contact(self._advertise[0], self._bound, self._advertise[1])
         self.transport = FramedTransport(transport, self._secret, self.client_mode, contact)
 
-    def set_advertise_host(self, host: str | None) -> None:
-        """Advertise ``host`` (an address literal) from now on, e.g. once a configured name resolves."""
-        self._advertise = (host, self._advertise[1])
+    def set_advertise(self, host: str | None, port: int | None) -> None:
+        """Advertise ``host`` (an address literal, None: none yet) and ``port`` (None: the bound one) from
+        now on, e.g. once a configured name resolves or the advertise file names a new address."""
+        self._advertise = (host, port)
         if isinstance(self.transport, FramedTransport):
-            self.transport.contact = own_contact(host, self._bound, self._advertise[1])
+            self.transport.contact = own_contact(host, self._bound, port)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         frame = decode_frame(data, secret=self._secret)

@@ -45,10 +45,11 @@ class SwarmServer(Server):  # type: ignore[misc]
         self.advertise_host: str | None = None
 
     def readvertise(self, host: str | None) -> None:
-        """Put ``host`` (an IPv4 literal, or None: the bind address) in every frame from now on."""
+        """Put ``host`` (an IPv4 literal, or None: the bind address) and ``config.advertise_port`` in
+        every frame from now on."""
         self.advertise_host = host
         if self.protocol is not None:
-            self.swarm_protocol.set_advertise_host(host)
+            self.swarm_protocol.set_advertise(host, self.config.advertise_port)
 
     def _create_protocol(self) -> SwarmProtocol:
         return SwarmProtocol(
