@@ -54,6 +54,7 @@ def managed_env(owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
         "SWARM_SECRET_FILE": f"{SWARM_SECRET_DIR}/secret" if swarm.secret_ref else None,
         "API_KEY_FILE": f"{API_KEY_DIR}/key" if spec.api_key_secret_ref else None,
         "SITE": spec.site,
+        "ROUTE_SITES": ",".join(spec.routing.allowed_sites) or None,
         "N_THREADS": spec.engine.threads,
         "N_PARALLEL": spec.engine.parallel,
         "CHAT_FORMAT": spec.engine.chat_format,

@@ -118,6 +118,19 @@ class Autoscaling(_Model):
         return self
 
 
+class Routing(_Model):
+    """Data residency: the sites this LlamaNode's pods may route requests to (ROUTE_SITES); empty: any."""
+
+    allowed_sites: list[str] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _names(self) -> Routing:
+        for site in self.allowed_sites:
+            if not site or len(site) > 64 or not site.isprintable() or "," in site or "*" in site:
+                raise ValueError(f"routing.allowedSites: bad site name {site[:64]!r}")
+        return self
+
+
 class LlamaNodeSpec(_Model):
     model: ModelSpec
     replicas: int = Field(1, ge=0)
@@ -136,6 +149,7 @@ class LlamaNodeSpec(_Model):
     runtime_class_name: str | None = None
     env: list[dict[str, Any]] = Field(default_factory=list)
     site: str | None = Field(None, max_length=64)
+    routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))
     autoscaling: Autoscaling | None = None
 
     @property

@@ -42,6 +42,8 @@ def test_gpus_offload_every_layer_unless_told() -> None:
         (url_spec(swarm={"dhtServiceType": "LoadBalancer", "dhtNodePort": 30001}), "dhtNodePort"),
         (url_spec(swarm={"advertiseUrls": ["x.org"]}), "advertiseUrls"),
         (url_spec(service={"nodePort": 30900}), "service.nodePort"),
+        (url_spec(routing={"allowedSites": ["a,b"]}), "allowedSites"),
+        (url_spec(routing={"allowedSites": ["*"]}), "allowedSites"),
     ],
 )
 def test_invalid_specs_are_spec_errors(raw: dict[str, object], needle: str) -> None:

@@ -83,6 +83,12 @@ def test_swarm_env_uses_stable_dns_names(owner: Owner) -> None:
         "b.example.org:8001",
     ]
     assert env["SITE"] == "lab"
+    assert "ROUTE_SITES" not in env  # no residency rule: any site
+
+
+def test_allowed_sites_become_the_nodes_route_sites(owner: Owner) -> None:
+    spec = parse_spec(url_spec(site="lab", routing={"allowedSites": ["lab", "clinic-2"]}))
+    assert env_of(build_statefulset(owner, spec, IMAGE))["ROUTE_SITES"] == "lab,clinic-2"
 
 
 def test_bootstrap_list_does_not_depend_on_replicas(owner: Owner) -> None:
