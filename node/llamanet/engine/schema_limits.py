@@ -20,6 +20,7 @@ _LISTS = ("enum", "anyOf", "oneOf", "allOf", "prefixItems", "required")
 @dataclass(frozen=True)
 class SchemaLimits:
     max_repeat: int = 1024  # minItems, maxItems, minLength, maxLength, min/maxProperties
+    max_total_repeat: int = 16384  # those counts summed over the whole schema
     max_depth: int = 32  # objects and arrays nested in each other
     max_properties: int = 256  # properties of one object
     max_nodes: int = 4096  # values in the whole schema
@@ -42,7 +43,7 @@ def _fail(message: str) -> InvalidRequestError:
 def check_schema(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
     """Raise ``InvalidRequestError`` if ``schema`` passes any of ``limits``."""
     stack: list[tuple[Any, int]] = [(schema, 0)]
-    nodes = 0
+    nodes = repeats = 0
     while stack:
         value, depth = stack.pop()
         nodes += 1
@@ -58,16 +59,24 @@ def check_schema(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
                 raise _fail(f"a list of more than {limits.max_list} entries (max_list)")
             stack.extend((v, depth + 1) for v in value)
         elif isinstance(value, dict):
-            _check_object(value, limits)
+            repeats += _check_object(value, limits)
+            if repeats > limits.max_total_repeat:
+                raise _fail(
+                    f"its repetition counts add up to more than {limits.max_total_repeat} (max_total_repeat)"
+                )
             stack.extend((k, depth + 1) for k in value)
             stack.extend((v, depth + 1) for v in value.values())
 
 
-def _check_object(value: dict[Any, Any], limits: SchemaLimits) -> None:
+def _check_object(value: dict[Any, Any], limits: SchemaLimits) -> int:
+    """Check one schema object; its repetition counts, summed."""
+    total = 0
     for key in _REPEATS:
         n = value.get(key)
-        if isinstance(n, int | float) and not isinstance(n, bool) and n > limits.max_repeat:
-            raise _fail(f"{key} {_short(n)} is over {limits.max_repeat} (max_repeat)")
+        if isinstance(n, int | float) and not isinstance(n, bool):
+            if n > limits.max_repeat:
+                raise _fail(f"{key} {_short(n)} is over {limits.max_repeat} (max_repeat)")
+            total += max(0, int(n))
     for key in _LISTS:
         items = value.get(key)
         if isinstance(items, list) and len(items) > limits.max_list:
@@ -75,6 +84,7 @@ def _check_object(value: dict[Any, Any], limits: SchemaLimits) -> None:
     props = value.get("properties")
     if isinstance(props, dict) and len(props) > limits.max_properties:
         raise _fail(f"an object with more than {limits.max_properties} properties (max_properties)")
+    return total
 
 
 def _short(n: float) -> str:

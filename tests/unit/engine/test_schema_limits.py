@@ -36,6 +36,15 @@ def test_nesting_properties_nodes_lists_and_strings_are_bounded() -> None:
     assert "max_nodes" in refused({"anyOf": [{"enum": list(range(1000))} for _ in range(5)]})
 
 
+def test_repetition_counts_are_bounded_in_sum() -> None:
+    # each count under max_repeat, but 250 strings of up to 1000 characters make a 2 MB grammar
+    wide = {
+        "type": "object",
+        "properties": {f"k{i}": {"type": "string", "maxLength": 1000} for i in range(250)},
+    }
+    assert "max_total_repeat" in refused(wide)
+
+
 def test_reasonable_schemas_pass_and_convert() -> None:
     schema = {
         "type": "object",
