@@ -11,5 +11,8 @@
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
 - ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``.
 - ``auth``            optional bearer API key.
+- ``body_limit``      reads each request body once, capped (413, chunked bodies too) and timed (408).
+- ``offload``         large inputs are tokenized and their grammars built in a small bounded pool.
+- ``submit``          validated body -> tokenized requests + samplers (via ``offload``) -> generations.
 - ``app``             ``create_app``: wires the above around one ``Node`` (``/metrics`` too).
 """

@@ -1,0 +1,98 @@
+"""``BodyLimitMiddleware``: a request body is read here, whole, with a byte cap and a deadline, before
+anything parses it; the app then gets the buffered body.
+
+``Content-Length`` over the cap is refused before a byte is read; a chunked body (no length) is counted
+as it arrives and refused with a 413 as soon as it passes the cap, so neither form can make the node
+buffer, parse or tokenize more than ``max_bytes``. A body that does not arrive within ``timeout_s``
+(a client trickling bytes) gets a 408. Either way the connection is closed after the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from llamanet.api.errors import ApiError
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+def too_large(max_bytes: int) -> ApiError:
+    return ApiError(
+        413,
+        f"request body larger than {max_bytes} bytes (the node's max_body_bytes)",
+        code="request_too_large",
+        headers={"Connection": "close"},
+    )
+
+
+def declared_too_large(length: bytes | None, max_bytes: int) -> bool:
+    """True when a ``Content-Length`` is malformed or over ``max_bytes``."""
+    if length is None:
+        return False
+    return not length.isdigit() or len(length) > 19 or int(length) > max_bytes
+
+
+class BodyLimitMiddleware:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, timeout_s: float = 30.0
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _BODYLESS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if declared_too_large(headers.get(b"content-length"), self.max_bytes):
+            await too_large(self.max_bytes).response()(scope, receive, send)
+            return
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                body = await self._read(receive)
+        except TimeoutError:
+            error = ApiError(
+                408,
+                f"the request body did not arrive within {self.timeout_s:g} s",
+                code="request_timeout",
+                headers={"Connection": "close"},
+            )
+            await error.response()(scope, receive, send)
+            return
+        if body is None:
+            await too_large(self.max_bytes).response()(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None once it passes ``max_bytes`` (or the client left)."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(parts)  # a disconnect: the app sees it on its next receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # http.disconnect, when the client leaves
+
+    return replay
