@@ -99,6 +99,7 @@ def live(node: NodeProcess) -> Iterator[Liveness]:
 
 
 def assert_live(seen: Liveness, base_rss: int) -> None:
+    # liveness bounds, not speed targets: before the fix /health stalled 5 to 20 s and RSS grew by GBs
     assert seen.probes > 0 and seen.failures == 0, seen
     assert seen.worst_s < 1.0, f"/health took {seen.worst_s:.2f} s during the hostile request"
     assert seen.peak_rss - base_rss < 256 * MIB, f"RSS grew {(seen.peak_rss - base_rss) / MIB:.0f} MiB"
