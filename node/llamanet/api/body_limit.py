@@ -2,20 +2,24 @@
 anything parses it; the app then gets the buffered body.
 
 ``Content-Length`` over the cap is refused before a byte is read; a chunked body (no length) is counted
-as it arrives and refused with a 413 as soon as it passes the cap, so neither form can make the node
-buffer, parse or tokenize more than ``max_bytes``. A body that does not arrive within ``timeout_s``
+as it arrives and refused with a 413 once it passes the cap, so neither form can make the node buffer,
+parse or tokenize more than ``max_bytes``. Before that 413 the rest of the body is read and dropped, up
+to another ``max_bytes`` or ``DRAIN_S`` seconds: a client still sending when the connection closes
+would otherwise get a reset instead of the answer. A body that does not arrive within ``timeout_s``
 (a client trickling bytes) gets a 408. Either way the connection is closed after the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llamanet.api.errors import ApiError
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DRAIN_S = 2.0
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
@@ -64,6 +68,7 @@ class BodyLimitMiddleware:
             await error.response()(scope, receive, send)
             return
         if body is None:
+            await self._drain(receive)
             await too_large(self.max_bytes).response()(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
@@ -83,6 +88,17 @@ class BodyLimitMiddleware:
             parts.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(parts)
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and drop what is left of an oversized body, within bounds (see the module doc)."""
+        dropped = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_S):
+                while dropped <= self.max_bytes:
+                    message = await receive()
+                    if message["type"] != "http.request" or not message.get("more_body", False):
+                        return
+                    dropped += len(message.get("body", b""))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -2,10 +2,11 @@
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
-from llamanet.api.body_limit import declared_too_large
+from llamanet.api.body_limit import BodyLimitMiddleware, declared_too_large
 from llamanet.api.errors import clip, from_exception
 from llamanet.api.offload import Offload, is_large
 from llamanet.engine.engine import cannot_fit
@@ -60,3 +61,48 @@ def test_small_work_runs_inline_and_large_work_in_the_bounded_pool() -> None:
 
     asyncio.run(scenario())
     offload.close()
+
+
+def run_middleware(
+    chunks: list[bytes], max_bytes: int, timeout_s: float = 5.0, gap_s: float = 0.0
+) -> dict[str, Any]:
+    """Drive ``BodyLimitMiddleware`` with a body sent in ``chunks`` (no Content-Length: chunked)."""
+    seen: dict[str, Any] = {"received": 0, "app_body": None, "status": None}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        seen["app_body"] = message["body"]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive() -> dict[str, Any]:
+        i = seen["received"]
+        seen["received"] += 1
+        if gap_s:
+            await asyncio.sleep(gap_s)
+        if i >= len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[i], "more_body": i < len(chunks) - 1}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            seen["status"] = message["status"]
+
+    scope = {"type": "http", "method": "POST", "path": "/generate", "headers": []}
+    asyncio.run(BodyLimitMiddleware(app, max_bytes=max_bytes, timeout_s=timeout_s)(scope, receive, send))  # type: ignore[arg-type]
+    return seen
+
+
+def test_a_chunked_body_is_cut_at_the_cap_and_the_rest_dropped_before_the_413() -> None:
+    seen = run_middleware([b"x" * 1000] * 12, max_bytes=8000)
+    assert seen["status"] == 413 and seen["app_body"] is None
+    assert seen["received"] == 12  # drained, so the client reads the 413 instead of a reset
+    huge = run_middleware([b"x" * 1000] * 100, max_bytes=8000)
+    assert huge["status"] == 413 and huge["received"] < 20  # draining is bounded too
+
+
+def test_bodies_under_the_cap_reach_the_app_whole_and_trickles_time_out() -> None:
+    seen = run_middleware([b'{"a":', b" 1}"], max_bytes=8000)
+    assert seen["status"] == 200 and seen["app_body"] == b'{"a": 1}'
+    slow = run_middleware([b"x"] * 50, max_bytes=8000, timeout_s=0.2, gap_s=0.05)
+    assert slow["status"] == 408 and slow["app_body"] is None
