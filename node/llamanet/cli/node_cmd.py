@@ -48,11 +48,27 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     "--chat-format": ("chat_format", str, "chat template: gguf, chatml, gemma, llama-3, llama-2, phi-3"),
     "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY' (API_KEY)"),
     "--api-key-file": ("api_key_file", str, "file holding the API key (API_KEY_FILE)"),
-    "--max-body-bytes": ("max_body_bytes", int, "largest request body, bytes; 413 above (8388608)"),
-    "--body-timeout": ("body_timeout", float, "seconds a request body may take to arrive; 408 (30)"),
-    "--header-timeout": ("header_timeout", float, "seconds request headers may take to arrive; 408 (10)"),
-    "--max-header-bytes": ("max_header_bytes", int, "request line + headers, bytes; 431 above (65536)"),
-    "--keep-alive-timeout": ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays (5)"),
+    "--max-body-bytes": (
+        "max_body_bytes",
+        int,
+        "largest request body, bytes; 413 above (MAX_BODY_BYTES, 8388608)",
+    ),
+    "--body-timeout": ("body_timeout", float, "seconds a body may take to arrive; 408 (BODY_TIMEOUT, 30)"),
+    "--header-timeout": (
+        "header_timeout",
+        float,
+        "seconds headers may take to arrive; 408 (HEADER_TIMEOUT, 10)",
+    ),
+    "--max-header-bytes": (
+        "max_header_bytes",
+        int,
+        "request line + headers, bytes; 431 above (MAX_HEADER_BYTES, 65536)",
+    ),
+    "--keep-alive-timeout": (
+        "keep_alive_timeout",
+        float,
+        "seconds an idle keep-alive connection stays (KEEP_ALIVE_TIMEOUT, 5)",
+    ),
     "--max-connections": ("max_connections", int, "open HTTP connections before 503 (MAX_CONNECTIONS, 1024)"),
     "--max-connections-per-client": (
         "max_connections_per_client",
