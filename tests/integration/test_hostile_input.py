@@ -304,3 +304,30 @@ async def test_status_strips_escape_codes_from_peer_strings() -> None:
     assert proc.returncode == 0, err.decode()
     assert "alpha" in text and "lab[31m" in text
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_ten_repeats_of_each_hostile_request_grow_rss_by_less_than_32_mib(target: NodeProcess) -> None:
+    schema = {"type": "array", "items": {"type": "string"}, "minItems": 20_000_000}
+    fmt = {"type": "json_schema", "json_schema": {"schema": schema}}
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"prompt": "'
+        for _ in range(12):
+            yield b"a" * MIB
+
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/chat/completions", {"json": {"messages": MESSAGES, "response_format": fmt}}),
+        ("/v1/completions", {"content": chunks, "headers": {"content-type": "application/json"}}),
+        ("/v1/completions", {"json": {"prompt": "word " * (MIB // 5)}}),
+        ("/v1/chat/completions", {"json": {"messages": MESSAGES, "model": "m" * MIB}}),
+        ("/v1/completions", {"json": {"prompt": "x", "logit_bias": {"9" * 5000: 1}}}),
+    ]
+    with hostile_client(target) as c:
+        for path, kw in cases:  # once each first: allocator arenas and caches warm up
+            c.post(path, **{**kw, "content": kw["content"]()} if "content" in kw else kw)
+        before = rss(target)
+        for _ in range(10):
+            for path, kw in cases:
+                r = c.post(path, **{**kw, "content": kw["content"]()} if "content" in kw else kw)
+                assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
+    assert rss(target) - before < 32 * MIB, f"RSS grew {(rss(target) - before) / MIB:.0f} MiB"
