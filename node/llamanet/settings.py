@@ -77,6 +77,9 @@ class Settings(BaseSettings):
 
     # --- limits (hostile input) -------------------------------------------------------------
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body; 413 above it")
+    max_held_body_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="Request body bytes held at once, all requests; 503 above"
+    )
     body_timeout: float = Field(30.0, gt=0, description="Seconds a request body may take to arrive; 408")
     header_timeout: float = Field(10.0, gt=0, description="Seconds a request's headers may take to arrive")
     max_header_bytes: int = Field(64 * 1024, ge=1024, description="Request line plus headers; 431 above")

@@ -42,7 +42,7 @@ def target(session_nodes: Nodes, tmp_path_factory: pytest.TempPathFactory) -> No
         SMOL,
         *("--n-ctx", "1024", "--n-parallel", "2", "--api-key-file", str(key_file)),
         *("--header-timeout", "2", "--body-timeout", "3", "--max-connections-per-client", "32"),
-        *("--heartbeat-interval", "1"),
+        *("--heartbeat-interval", "1", "--max-held-body-bytes", str(32 * MIB)),
         name="hostile",
     )
 
@@ -331,3 +331,29 @@ def test_ten_repeats_of_each_hostile_request_grow_rss_by_less_than_32_mib(target
                 r = c.post(path, **{**kw, "content": kw["content"]()} if "content" in kw else kw)
                 assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
     assert rss(target) - before < 32 * MIB, f"RSS grew {(rss(target) - before) / MIB:.0f} MiB"
+
+
+def test_many_large_bodies_at_once_are_bounded_in_memory(target: NodeProcess) -> None:
+    body = json.dumps({"prompt": "word " * (7 * MIB // 5)}).encode()
+    statuses: list[int] = []
+    retry_after: list[str | None] = []
+
+    def one() -> None:
+        with hostile_client(target) as c:
+            r = c.post("/v1/completions", content=body, headers={"content-type": "application/json"})
+            statuses.append(r.status_code)
+            retry_after.append(r.headers.get("retry-after"))
+
+    base = rss(target)
+    with live(target) as seen:
+        threads = [threading.Thread(target=one) for _ in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert_live(seen, base)
+    # 30 bodies of 7 MiB at once: at most 32 MiB of them held (about 50 MiB of RSS with their parsing;
+    # without the bound, about 190 MiB)
+    assert seen.peak_rss - base < 100 * MIB, f"RSS grew {(seen.peak_rss - base) / MIB:.0f} MiB"
+    assert set(statuses) <= {400, 503}, statuses
+    assert all(ra for st, ra in zip(statuses, retry_after, strict=True) if st == 503)

@@ -70,7 +70,10 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(RequestCounterMiddleware, node=node)
     # bodies are read (capped, with a deadline) only once the key is checked: strangers get a 401 unread
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout,
+        max_held=settings.max_held_body_bytes,
     )
     key = settings.resolved_api_key()
     if key:

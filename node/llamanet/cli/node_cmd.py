@@ -53,6 +53,11 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         int,
         "largest request body, bytes; 413 above (MAX_BODY_BYTES, 8388608)",
     ),
+    "--max-held-body-bytes": (
+        "max_held_body_bytes",
+        int,
+        "request body bytes held at once, all requests; 503 above (MAX_HELD_BODY_BYTES, 134217728)",
+    ),
     "--body-timeout": ("body_timeout", float, "seconds a body may take to arrive; 408 (BODY_TIMEOUT, 30)"),
     "--header-timeout": (
         "header_timeout",

@@ -106,3 +106,44 @@ def test_bodies_under_the_cap_reach_the_app_whole_and_trickles_time_out() -> Non
     assert seen["status"] == 200 and seen["app_body"] == b'{"a": 1}'
     slow = run_middleware([b"x"] * 50, max_bytes=8000, timeout_s=0.2, gap_s=0.05)
     assert slow["status"] == 408 and slow["app_body"] is None
+
+
+def test_bodies_held_at_once_are_bounded_across_requests() -> None:
+    release = asyncio.Event()
+    statuses: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await release.wait()  # a request still in progress keeps its body counted
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def receiver() -> Any:
+        sent = [False]
+
+        async def receive() -> dict[str, Any]:
+            if sent[0]:
+                await asyncio.sleep(3600)
+            sent[0] = True
+            return {"type": "http.request", "body": b"x" * 1000, "more_body": False}
+
+        return receive
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def scenario() -> None:
+        guard = BodyLimitMiddleware(app, max_bytes=8000, max_held=1500)  # type: ignore[arg-type]
+        scope = {"type": "http", "method": "POST", "path": "/generate", "headers": []}
+        first = asyncio.create_task(guard(scope, receiver(), send))  # type: ignore[arg-type]
+        await asyncio.sleep(0.01)
+        await guard(scope, receiver(), send)  # type: ignore[arg-type]
+        assert statuses == [503] and guard.held == 1000
+        release.set()
+        await first
+        assert statuses == [503, 200] and guard.held == 0
+        await guard(scope, receiver(), send)  # type: ignore[arg-type]
+        assert statuses == [503, 200, 200]
+
+    asyncio.run(scenario())
