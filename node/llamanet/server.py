@@ -20,6 +20,7 @@ from llamanet.engine.chat import BUILTIN, GGUF
 from llamanet.engine.engine import Engine
 from llamanet.engine.runtime import RuntimeConfig
 from llamanet.engine.sizing import choose_sizing
+from llamanet.http_protocol import ConnectionLimits, protocol_for
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
@@ -107,6 +108,15 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
         access_log=settings.log_level == "DEBUG",
+        http=protocol_for(
+            ConnectionLimits(
+                max_total=settings.max_connections,
+                max_per_client=settings.max_connections_per_client,
+                header_timeout_s=settings.header_timeout,
+                max_header_bytes=settings.max_header_bytes,
+            )
+        ),
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
     )
     server = _Server(config)
     async with AsyncExitStack() as stack:

@@ -94,6 +94,20 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="Bearer key required on every route but /health, /metrics")
     api_key_file: Path | None = None
 
+    # --- limits (hostile input) -------------------------------------------------------------
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body; 413 above it")
+    max_held_body_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="Request body bytes held at once, all requests; 503 above"
+    )
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a request body may take to arrive; 408")
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a request's headers may take to arrive")
+    max_header_bytes: int = Field(64 * 1024, ge=1024, description="Request line plus headers; 431 above")
+    keep_alive_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection is kept")
+    max_connections: int = Field(1024, ge=1, description="Open HTTP connections before 503")
+    max_connections_per_client: int = Field(
+        128, ge=1, description="Open HTTP connections from one client address before 503"
+    )
+
     log_level: LogLevel = "INFO"
 
     @field_validator("log_level", mode="before")

@@ -20,5 +20,8 @@
                           ``/api/version``, ``/api/embed``; every error Ollama-shaped; serve-or-forward.
 - ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``.
 - ``auth``            optional bearer API key.
+- ``body_limit``      reads each request body once, capped (413, chunked bodies too) and timed (408).
+- ``offload``         large inputs are tokenized and their grammars built in a small bounded pool.
+- ``submit``          validated body -> tokenized requests + samplers (via ``offload``) -> generations.
 - ``app``             ``create_app``: wires the above around one ``Node`` (``/metrics`` too).
 """
