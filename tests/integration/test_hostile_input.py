@@ -175,6 +175,15 @@ def test_a_large_prompt_under_the_body_limit_never_blocks_the_loop(target: NodeP
     assert err["code"] == "context_length_exceeded" and "tokens" in err["message"]
 
 
+def test_the_ollama_and_responses_routes_refuse_a_prompt_too_long_the_same_way(target: NodeProcess) -> None:
+    long_text = "w" * 17_000  # tokenized in the pool (a large body), then refused by its token count
+    r = hostile(target, lambda c: c.post("/api/chat", json={"model": SMOL, "messages": [
+        {"role": "user", "content": long_text}], "stream": False}))  # fmt: skip
+    assert r.status_code == 400 and "tokens" in r.json()["error"], r.text[:300]
+    r = hostile(target, lambda c: c.post("/v1/responses", json={"input": long_text, "max_output_tokens": 2}))
+    assert openai_error(r, 400)["code"] == "context_length_exceeded"
+
+
 def test_huge_model_names_are_refused_short_and_cost_no_memory(target: NodeProcess) -> None:
     name = "m" * MIB
     with hostile_client(target) as c:
