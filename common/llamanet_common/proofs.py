@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from llamanet_common.errors import FormatError
@@ -117,6 +119,28 @@ def sign_forward(
         identity.sign(data),
         mac,
     )
+
+
+@dataclass(frozen=True)
+class ForwardSigner:
+    """Signs this node's forwarded requests and probes (and MACs them with the swarm secret)."""
+
+    identity: NodeIdentity
+    secret: bytes | None = None
+    clock: Callable[[], float] = field(default=time.time)
+
+    def headers(self, method: str, path: str, body: bytes, target_id: str, hops: int) -> dict[str, str]:
+        proof = sign_forward(
+            self.identity,
+            method=method,
+            path=path,
+            body=body,
+            target_id=target_id,
+            hops=hops,
+            now_s=self.clock(),
+            secret=self.secret,
+        )
+        return {FORWARD_HEADER: proof.header()}
 
 
 def parse_forward_header(header: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from llamanet.api import dependencies, native_routes, openai_routes, swarm_routes
 from llamanet.api.auth import ApiKeyMiddleware
 from llamanet.api.errors import ApiError, install_error_handlers
+from llamanet.api.peer_auth import PeerProofMiddleware, refusal
 from llamanet.node import Node
 from llamanet.web.routes import install_web
 
@@ -86,5 +87,14 @@ def create_app(node: Node) -> FastAPI:
     key = node.settings.resolved_api_key()
     if key:
         app.add_middleware(ApiKeyMiddleware, key=key)
+    secret = node.settings.resolved_swarm_secret()
+    app.add_middleware(
+        PeerProofMiddleware,
+        node_id=node.node_id,
+        secret=secret,
+        refused=refusal(api_key=bool(key), secret=secret is not None),
+        window_s=node.settings.forward_window,
+        max_body=MAX_BODY_BYTES,
+    )
     app.add_middleware(BodyLimitMiddleware)
     return app

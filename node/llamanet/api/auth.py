@@ -1,5 +1,9 @@
-"""Optional bearer-key protection: every route but ``/health``, ``/metrics`` and the web UI's page
-(``/``, ``/static/*``: it asks for the key itself) needs the key."""
+"""Optional bearer-key protection: every route but ``/health``, ``/metrics``, the address proof
+(``/swarm/proof``) and the web UI's page (``/``, ``/static/*``: it asks for the key itself) needs the key.
+
+The key is this node's users' only: it is never forwarded. Forwarded work from swarm members carries a
+forward proof instead, checked by ``peer_auth`` before this middleware (which then lets it in).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import hmac
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llamanet.api.errors import ApiError
+from llamanet.api.peer_auth import PEER_SCOPE_KEY
+from llamanet_common.proofs import PROOF_PATH
 
-OPEN_PATHS = frozenset({"/health", "/metrics", "/"})
+OPEN_PATHS = frozenset({"/health", "/metrics", "/", PROOF_PATH})
 OPEN_PREFIXES = ("/static/",)
 
 
@@ -19,7 +25,12 @@ class ApiKeyMiddleware:
         self.expected = f"Bearer {key}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES):
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            or scope["path"].startswith(OPEN_PREFIXES)
+            or PEER_SCOPE_KEY in scope  # a member's forwarded work, its proof checked by ``peer_auth``
+        ):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
