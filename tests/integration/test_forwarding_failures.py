@@ -43,7 +43,8 @@ class Advertised:
     def __init__(
         self, behaviour: Behaviour, model: str, bootstrap: str, status: dict[str, object] | None = None
     ) -> None:
-        self.fake = FakeUpstream(behaviour, status)
+        self.identity = NodeIdentity.generate()  # the fake holds its record's key: it proves its address
+        self.fake = FakeUpstream(behaviour, status, identity=self.identity)
         self.model = model
         self.bootstrap = bootstrap
         self.member: SwarmNode | None = None
@@ -53,7 +54,7 @@ class Advertised:
         fields = RecordFields(
             urls=[self.fake.url], models=[self.model], name="fake", slots_total=64, slots_free=64, version="t"
         )
-        self.member = SwarmNode(NodeIdentity.generate(), fast_config(), record_factory=lambda: fields)
+        self.member = SwarmNode(self.identity, fast_config(), record_factory=lambda: fields)
         await self.member.start(HOST, 0, [self.bootstrap])
         return self
 
