@@ -9,7 +9,9 @@
                       forwarded answers (routing's ``Upstream``) become responses here.
 - ``native_routes``   ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``.
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
-- ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``.
-- ``auth``            optional bearer API key.
+- ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``, ``/swarm/proof`` (proof of address).
+- ``auth``            optional bearer API key (this node's users only; never forwarded).
+- ``peer_auth``       forwarded work from peers: the signed forward proof checked at the edge (target,
+                      window, replay, swarm-secret MAC); the start-up trust lines.
 - ``app``             ``create_app``: wires the above around one ``Node`` (``/metrics`` too).
 """
