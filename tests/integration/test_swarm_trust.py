@@ -227,3 +227,14 @@ async def test_a_members_forward_proof_is_accepted_once_and_a_replay_or_forgery_
         stale = ForwardSigner(member.identity, member.secret, clock=lambda: time.time() - 300)
         r = await http.post(url, content=body, headers=signed(stale))
         assert r.status_code == 401 and "window" in r.json()["error"]["message"]
+
+
+async def test_a_keyed_node_without_a_secret_refuses_forwarded_work_and_says_so(nodes: Nodes) -> None:
+    lone = nodes.start(SMOL, "--n-ctx", "256", "--n-parallel", "1", "--api-key", "k", name="keyed-no-secret")
+    assert "takes no forwarded work" in lone.log_tail(200)
+    me = NodeIdentity.generate()
+    auth = {"authorization": "Bearer k"}
+    target = httpx.get(f"{lone.url}/status", headers=auth, timeout=10).json()["node_id"]
+    proof = ForwardSigner(me).headers("GET", "/status", b"", target, 0)  # a valid proof, but no membership
+    r = httpx.get(f"{lone.url}/status", headers=proof, timeout=10)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forwarding_refused"
