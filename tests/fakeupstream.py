@@ -7,6 +7,8 @@ Behaviours for POST:
   its first token).
 - ``"one_chunk"``: send ``200``, one chunked SSE event with a token, then close mid-stream (dies
   after the first token, so the stream cannot be failed over).
+- ``"huge"``: send ``200`` and an endless-looking chunked JSON body (``HUGE_BYTES``, 80 MiB).
+- ``"stall"``: send ``200``, one SSE event with a token, then nothing for 60 s (a silent stream).
 
 Given the ``identity`` its record was signed with, it answers the proof of address (``/swarm/proof``)
 like a node, so routers send it traffic; without one it cannot, as an impostor at a forged URL.
@@ -23,7 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.proofs import PROOF_PATH, sign_address
 
-Behaviour = Literal["hang_up", "headers_only", "one_chunk"]
+Behaviour = Literal["hang_up", "headers_only", "one_chunk", "huge", "stall"]
+HUGE_BYTES = 80 * 1024 * 1024
 
 FIRST_TOKEN = "Hel"
 IDLE = {  # better than any real node: a router that probes picks this one first
@@ -110,10 +113,19 @@ class FakeUpstream:
         self.posts.append(path)
         if self.behaviour == "hang_up":
             return False
+        if self.behaviour == "huge":
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            )
+            block = _chunk(b" " * (1024 * 1024))
+            for _ in range(HUGE_BYTES // (1024 * 1024)):
+                writer.write(block)
+                await writer.drain()
+            return False
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
         )
-        if self.behaviour == "one_chunk":
+        if self.behaviour in ("one_chunk", "stall"):
             event = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
@@ -122,7 +134,7 @@ class FakeUpstream:
             }
             writer.write(_chunk(f"data: {json.dumps(event)}\n\n".encode()))
         await writer.drain()
-        await asyncio.sleep(0.2)  # let the bytes leave before the connection breaks
+        await asyncio.sleep(60 if self.behaviour == "stall" else 0.2)  # then the connection breaks
         return False  # no terminating chunk: the stream is cut
 
     async def _json(self, writer: asyncio.StreamWriter, answer: object) -> bool:
