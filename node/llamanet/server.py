@@ -16,6 +16,7 @@ import uvloop
 
 from llamanet import membership
 from llamanet.api.app import create_app
+from llamanet.api.peer_auth import refusal, trust_summary
 from llamanet.engine.chat import BUILTIN, GGUF
 from llamanet.engine.engine import Engine
 from llamanet.engine.runtime import RuntimeConfig
@@ -24,11 +25,14 @@ from llamanet.http_protocol import ConnectionLimits, protocol_for
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
+from llamanet.routing.capped import AnswerLimits
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
 from llamanet.settings import Settings
 from llamanet_common.errors import LlamaNetError
+from llamanet_common.proofs import ForwardSigner
+from llamanet_common.urls import NetworkPolicy, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,13 @@ def prepare(settings: Settings) -> tuple[Node, GGUFInfo]:
     gguf = read_gguf(path)
     if settings.chat_format == GGUF and gguf.chat_template is None:
         raise NodeStartupError(f"--chat-format gguf: {path} has no embedded chat template")
+    for url in membership.advertised_urls(settings):
+        if (problem := url_problem(url)) is not None:
+            raise NodeStartupError(f"advertised URL {url!r}: {problem}")
+    try:
+        NetworkPolicy.parse(settings.peer_networks)
+    except ValueError as exc:
+        raise NodeStartupError(f"--peer-networks: {exc}") from exc
     identity = membership.load_identity(settings)
     sizing = choose_sizing(gguf, settings.n_ctx, settings.n_parallel, available_memory())
     log.info("%d slots of %d tokens (%s)", sizing.n_parallel, sizing.n_ctx, sizing.reason)
@@ -130,8 +141,14 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             httpx.AsyncClient(timeout=httpx.Timeout(settings.forward_timeout, connect=3.0))
         )
         node.swarm = swarm
+        secret = settings.resolved_swarm_secret()
+        api_key = settings.resolved_api_key() is not None
+        log.info("trust: %s", trust_summary(api_key, secret is not None))
+        if (why := refusal(api_key, secret is not None)) is not None:
+            log.warning("%s", why)
+        policy = NetworkPolicy.parse(settings.peer_networks, own_host=membership.advertised_host(settings))
         node.router = RequestRouter(
-            directory=SwarmDirectory(swarm.get_nodes, node.node_id),
+            directory=SwarmDirectory(swarm.get_nodes, node.node_id, allows=policy.allows),
             client=client,
             local_model=node.model_name,
             local_slots_free=node.local_slots_free,
@@ -139,6 +156,8 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             sites=SitePolicy(settings.allowed_sites(), "--route-sites"),
             own_site=settings.site,
             site_margin=settings.site_preference_margin,
+            signer=ForwardSigner(swarm.identity, secret),
+            limits=AnswerLimits(settings.forward_max_bytes, settings.forward_idle_timeout),
         )
 
         async def load() -> None:

@@ -79,6 +79,22 @@ class Settings(BaseSettings):
     max_hops: int = Field(2, ge=1, le=8, description="How many times a request may be forwarded")
     forward_timeout: float = Field(600.0, gt=0, description="Seconds to wait on a forwarded request")
 
+    # --- trust between nodes (docs/security.md) ------------------------------------------------
+    peer_networks: str = Field(
+        "auto",
+        description="Address classes of peer URLs this node routes to: loopback,private,public or 'auto' "
+        "(private and public, plus loopback when this node advertises a loopback address)",
+    )
+    forward_window: float = Field(
+        30.0, gt=0, le=600, description="Seconds a forwarded request's proof stays valid (clock skew)"
+    )
+    forward_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest answer (whole or streamed) taken from a peer"
+    )
+    forward_idle_timeout: float = Field(
+        60.0, gt=0, description="Seconds a peer's stream may stay silent after its first bytes"
+    )
+
     # --- engine ------------------------------------------------------------------------------
     n_ctx: int = Field(2048, ge=64, description="Context size of each slot, in tokens")
     n_batch: int = Field(512, ge=1, description="Tokens per llama_decode call")

@@ -18,6 +18,7 @@ from llamanet.api.auth import ApiKeyMiddleware
 from llamanet.api.body_limit import BodyLimitMiddleware
 from llamanet.api.errors import install_error_handlers
 from llamanet.api.offload import Offload
+from llamanet.api.peer_auth import PeerProofMiddleware, refusal
 from llamanet.node import Node
 from llamanet.web.routes import install_web
 
@@ -78,16 +79,27 @@ def create_app(node: Node) -> FastAPI:
 
     install_web(app)
 
+    # outermost last: the API key (a request with a forward proof passes to peer_auth instead), then the
+    # body read once (capped, with a deadline: strangers get their 401 unread), then the peers' proofs
+    # (over the body already read), then the request counter
     settings = node.settings
     app.add_middleware(RequestCounterMiddleware, node=node)
-    # bodies are read (capped, with a deadline) only once the key is checked: strangers get a 401 unread
+    key = settings.resolved_api_key()
+    secret = settings.resolved_swarm_secret()
+    app.add_middleware(
+        PeerProofMiddleware,
+        node_id=node.node_id,
+        secret=secret,
+        refused=refusal(api_key=bool(key), secret=secret is not None),
+        window_s=settings.forward_window,
+        max_body=settings.max_body_bytes,
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         timeout_s=settings.body_timeout,
         max_held=settings.max_held_body_bytes,
     )
-    key = settings.resolved_api_key()
     if key:
         app.add_middleware(ApiKeyMiddleware, key=key)
     return app

@@ -50,6 +50,18 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     ),
     "--max-hops": ("max_hops", int, "times a request may be forwarded (MAX_HOPS, default 2)"),
     "--forward-timeout": ("forward_timeout", float, "seconds to wait on a forwarded request (600)"),
+    "--peer-networks": (
+        "peer_networks",
+        str,
+        "peer URL classes routed to: loopback,private,public or auto (PEER_NETWORKS, default auto)",
+    ),
+    "--forward-window": ("forward_window", float, "seconds a forward proof stays valid (FORWARD_WINDOW, 30)"),
+    "--forward-max-bytes": ("forward_max_bytes", int, "largest answer taken from a peer (FORWARD_MAX_BYTES)"),
+    "--forward-idle-timeout": (
+        "forward_idle_timeout",
+        float,
+        "seconds a peer's stream may stay silent (FORWARD_IDLE_TIMEOUT, 60)",
+    ),
     "--n-ctx": ("n_ctx", int, "context size per slot, tokens (N_CTX, default 2048)"),
     "--n-batch": ("n_batch", int, "tokens per decode call (N_BATCH, default 512)"),
     "--n-gpu-layers": ("n_gpu_layers", int, "layers offloaded to GPU, -1 all (N_GPU_LAYERS, default 0)"),

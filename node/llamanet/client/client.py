@@ -140,7 +140,8 @@ class Client:
         )  # fmt: skip
 
         async def attempt(node: NodeView) -> GenerateResponse:
-            data = await self._transport.post_json(node.url, "/generate", body)
+            await self._planner.admit(node)
+            data = await self._transport.post_json(node.url, "/generate", body, authorized=True)
             return GenerateResponse.from_body(data, node.url)
 
         return await self._call(model, attempt)
@@ -190,7 +191,8 @@ class Client:
         )  # fmt: skip
 
         async def attempt(node: NodeView) -> ChatResponse:
-            data = await self._transport.post_json(node.url, "/v1/chat/completions", body)
+            await self._planner.admit(node)
+            data = await self._transport.post_json(node.url, "/v1/chat/completions", body, authorized=True)
             return ChatResponse.from_body(data, node.url, node.node_id)
 
         return await self._call(model, attempt)
@@ -241,7 +243,8 @@ class Client:
         for node in plan:
             started = finished = False
             try:
-                async with aclosing(self._transport.stream(node.url, path, body)) as events:
+                await self._planner.admit(node)
+                async with aclosing(self._transport.stream(node.url, path, body, authorized=True)) as events:
                     async for event in events:
                         chunk = parse(event, node.url, node.node_id)
                         if chunk is None:

@@ -15,13 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from llamanet.client.discovery import Discovery
-from llamanet.client.errors import ClientError, NoNodeAvailableError
+from llamanet.client.errors import ClientError, NodeUnavailableError, NoNodeAvailableError
 from llamanet.client.transport import Transport
 from llamanet.routing import candidates, selection
+from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
 from llamanet.routing.errors import ProbeFailedError
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed
 from llamanet.routing.view import NodeView
+from llamanet_common.proofs import PROOF_PATH, ProofError
 
 
 class Planner:
@@ -45,10 +47,28 @@ class Planner:
         self.rng = rng or random.Random()
         self.clock = clock
         self.sites = sites  # residency: nodes at other sites are never planned (``routing.sites``)
+        self.proofs = AddressProofs(self._fetch_proof)
+
+    async def _fetch_proof(self, url: str, challenge: str) -> Any:
+        try:
+            params = {"u": url, "c": challenge}
+            return await self.transport.get_json(url, PROOF_PATH, timeout=self.probe_timeout, params=params)
+        except ClientError as exc:
+            raise ProofError(f"{url}: no address proof ({getattr(exc, 'reason', exc)})") from exc
+
+    async def admit(self, node: NodeView) -> None:
+        """Return once ``node`` may get requests and the API key; ``NodeUnavailableError`` otherwise."""
+        try:
+            await self.proofs.prove(node)
+        except ProofError as exc:
+            raise NodeUnavailableError(node.url, str(exc)) from exc
 
     async def _fetch_status(self, node: NodeView) -> Any:
         try:
-            return await self.transport.get_json(node.url, "/status", timeout=self.probe_timeout)
+            await self.admit(node)
+            return await self.transport.get_json(
+                node.url, "/status", timeout=self.probe_timeout, authorized=True
+            )
         except ClientError as exc:
             raise ProbeFailedError(getattr(exc, "reason", str(exc))) from exc
 
