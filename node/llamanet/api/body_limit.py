@@ -115,7 +115,7 @@ class BodyLimitMiddleware:
             await self._drain(receive, state)
             await too_large(self.max_bytes).response()(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _read(self, receive: Receive, state: _Read) -> bytes | None:
         """The whole body, or None once it passes ``max_bytes`` (or the client left)."""
@@ -153,7 +153,8 @@ class BodyLimitMiddleware:
                     dropped += len(message.get("body", b""))
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands ``body`` (already read) to the app once, then waits on the client's."""
     sent = False
 
     async def replay() -> Message:

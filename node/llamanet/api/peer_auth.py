@@ -20,8 +20,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from llamanet.api.body_limit import replay_body
 from llamanet.api.errors import ApiError
 from llamanet_common.proofs import (
     FORWARD_HEADER,
@@ -107,7 +108,7 @@ class PeerProofMiddleware:
             )
             return
         scope = {**scope, PEER_SCOPE_KEY: proof}
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     def _check(self, scope: Scope, header: str, body: bytes, hops: bytes, sites: str) -> ForwardProof:
         query = scope.get("query_string", b"").decode("latin-1")
@@ -154,16 +155,3 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         if not message.get("more_body", False):
             break
     return b"".join(parts)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # then the disconnect, when it comes
-
-    return again
