@@ -180,16 +180,20 @@ async def _relay(
             yield chunk
     except (httpx.HTTPError, PeerAnswerError) as exc:
         log.warning("stream from node %s broke: %s", view.node_id[:12], exc)
-        error = {
-            "error": {
-                "message": f"node {view.node_id[:12]} failed mid-stream",
-                "type": "server_error",
-                "code": "upstream_failed",
-            }
-        }
-        yield f"data: {json.dumps(error)}\n\n".encode()
+        yield failure_line(
+            upstream.headers.get("content-type", ""), f"node {view.node_id[:12]} failed mid-stream"
+        )
     finally:
         await upstream.aclose()
+
+
+def failure_line(content_type: str, message: str) -> bytes:
+    """The last line of a stream that broke, in the stream's own format: an OpenAI-shaped SSE event
+    (``upstream_failed``), or for NDJSON (Ollama's streams) the ``{"error": ...}`` line its clients read."""
+    if "ndjson" in content_type.lower():
+        return (json.dumps({"error": message}) + "\n").encode()
+    error = {"error": {"message": message, "type": "server_error", "code": "upstream_failed"}}
+    return f"data: {json.dumps(error)}\n\n".encode()
 
 
 async def _then(chunks: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:

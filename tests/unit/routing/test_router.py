@@ -236,3 +236,21 @@ class _Stream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for c in self.chunks:
             yield c
+
+
+async def test_a_broken_ndjson_stream_ends_with_an_error_line_its_clients_can_read() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b'{"model":"m","message":{"role":"assistant","content":"Hel"},"done":false}\n'
+        raise httpx.ReadError("peer died")
+
+    def post(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Stream(broken()), headers={"content-type": "application/x-ndjson"})
+
+    r = router([record("a")], httpx.MockTransport(Peers(post=post)))
+    decision = await r.decide("m", hops=0)
+    assert isinstance(decision, Forward)
+    upstream = await r.forward(decision, Outgoing("/api/chat", b"{}", {}, stream=True))
+    assert upstream is not None and upstream.chunks is not None
+    lines = b"".join([c async for c in upstream.chunks]).decode().splitlines()
+    assert json.loads(lines[0])["done"] is False
+    assert "failed mid-stream" in json.loads(lines[-1])["error"]  # Ollama's error line, not SSE
