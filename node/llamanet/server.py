@@ -24,6 +24,7 @@ from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
 from llamanet.routing.directory import SwarmDirectory
+from llamanet.routing.prefix import PrefixPolicy
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
 from llamanet.settings import Settings
@@ -129,6 +130,10 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             sites=SitePolicy(settings.allowed_sites(), "--route-sites"),
             own_site=settings.site,
             site_margin=settings.site_preference_margin,
+            prefix=PrefixPolicy(
+                settings.prefix_routing, settings.prefix_min_chars, settings.prefix_load_bound
+            ),
+            local_status=node.status,
         )
 
         async def load() -> None:
