@@ -9,14 +9,15 @@ errors here; disconnects while waiting for the upstream end the request with 499
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from llamanet.api import streaming
 from llamanet.api.errors import ApiError
-from llamanet.api.schemas import ChatCompletionRequest, ChatMessage, CompletionRequest, GenerateRequest
+from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, GenerateRequest
 from llamanet.engine.engine import Engine
 from llamanet.node import Node
 from llamanet.routing import prefix
@@ -86,11 +87,6 @@ async def _boxed(work: Awaitable[Upstream | None]) -> tuple[Upstream | None]:
     return (await work,)
 
 
-def chat_leading_text(messages: list[ChatMessage], limit: int) -> str:
-    """The leading text of a chat (``routing.prefix.chat_text``): roles and texts, in order."""
-    return prefix.chat_text(((m.role, prefix.content_text(m.content)) for m in messages), limit)
-
-
 async def serve_or_forward(
     request: Request, model: str | None, stream: bool, leading: str | None = None
 ) -> None:
@@ -133,9 +129,11 @@ async def serve_or_forward(
     raise Forwarded(upstream_response(upstream))
 
 
-def _limit(request: Request) -> int:
+def chat_leading(request: Request, turns: Iterable[tuple[str, Any]]) -> str:
+    """A chat's leading text (``routing.prefix.chat_text``) from ``(role, content)`` turns, as far as
+    the prefix key reads it."""
     router = node_of(request).router
-    return router.prefix.min_chars if router is not None else 0
+    return prefix.chat_text(turns, router.prefix.min_chars if router is not None else 0)
 
 
 async def generate_here(request: Request, body: GenerateRequest) -> GenerateRequest:
@@ -150,7 +148,7 @@ async def stream_here(request: Request, body: GenerateRequest) -> GenerateReques
 
 async def chat_here(request: Request, body: ChatCompletionRequest) -> ChatCompletionRequest:
     await serve_or_forward(
-        request, body.model, body.stream, chat_leading_text(body.messages, _limit(request))
+        request, body.model, body.stream, chat_leading(request, ((m.role, m.content) for m in body.messages))
     )
     return body
 

@@ -1,8 +1,8 @@
 """Pure prefix routing: requests that share a prefix go to the same node, within a bounded load.
 
 - ``chat_text`` / ``content_text``: the leading text of a chat request (roles and texts of its messages,
-  in order: the system prompt and first messages). A completion's leading text is its prompt. No
-  tokenizer: the entry node may serve another model.
+  in order: the system prompt and first messages; the same for the chat, Responses and Ollama APIs).
+  A completion's leading text is its prompt. No tokenizer: the entry node may serve another model.
 - ``prefix_key``: a hash of the first ``min_chars`` characters; None when the text is shorter (a short
   prefix is cheap to evaluate again: not worth steering for). Two requests have the same key exactly
   when their first ``min_chars`` characters agree.
@@ -66,12 +66,13 @@ def content_text(content: Any) -> str:
     return "".join(texts)
 
 
-def chat_text(messages: Iterable[tuple[str, str]], limit: int | None = None) -> str:
-    """The leading text of a chat: ``(role, text)`` pairs in order (``limit``: stop once this long)."""
+def chat_text(messages: Iterable[tuple[str, Any]], limit: int | None = None) -> str:
+    """The leading text of a chat: ``(role, content)`` pairs in order (``content_text``), ``limit``:
+    stop once this long."""
     out: list[str] = []
     size = 0
-    for role, text in messages:
-        out.append(f"{MESSAGE_SEP}{role}{ROLE_SEP}{text}")
+    for role, content in messages:
+        out.append(f"{MESSAGE_SEP}{role}{ROLE_SEP}{content_text(content)}")
         size += len(out[-1])
         if limit is not None and size >= limit:
             break

@@ -7,11 +7,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from llamanet.api.app import create_app
-from llamanet.api.dependencies import chat_leading_text
-from llamanet.api.schemas import ChatMessage
 from llamanet.node import Node
 from llamanet.routing.directory import SwarmDirectory
-from llamanet.routing.prefix import PrefixPolicy, prefix_key, ranked
+from llamanet.routing.prefix import PrefixPolicy, chat_text, prefix_key, ranked
 from llamanet.routing.router import RequestRouter
 from llamanet.settings import Settings
 from llamanet_common.record import NodeRecord
@@ -67,7 +65,7 @@ def peers_text() -> str:
     """A system prompt the peer owns (between this node and the peer) as a chat and as a prompt."""
     for i in range(1000):
         system = f"You are assistant number {i}. " * 40
-        chat = chat_leading_text([ChatMessage(role="system", content=system)], 512)
+        chat = chat_text([("system", system)], 512)
         if owner(chat) == owner(system) == PEER:
             return system
     raise AssertionError("no prompt found")
@@ -82,6 +80,16 @@ def test_long_prefixes_owned_by_the_peer_go_there_short_ones_stay() -> None:
     assert c.post("/v1/completions", json={"prompt": system}).json() == {"text": "from the peer"}
     assert c.post("/v1/completions", json={"prompt": [system, "x"]}).json() == {"text": "from the peer"}
     assert c.post("/generate", json={"prompt": system}).json() == {"text": "from the peer"}
+    responses = {"instructions": system, "input": "hi"}
+    assert c.post("/v1/responses", json=responses).json() == {"text": "from the peer"}
+    items = {"input": [{"role": "system", "content": [{"type": "input_text", "text": system}]}]}
+    assert c.post("/v1/responses", json=items).json() == {"text": "from the peer"}
+    assert c.post(
+        "/api/chat", json={"model": "local", "messages": chat["messages"], "stream": False}
+    ).json() == {"text": "from the peer"}
+    assert c.post("/api/generate", json={"model": "local", "prompt": system, "stream": False}).json() == {
+        "text": "from the peer"
+    }
     short = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
     assert short.status_code == 503 and short.json()["error"]["code"] == "model_loading"  # served here
 
