@@ -89,6 +89,27 @@ def test_requests_sharing_a_prompt_land_on_its_node_and_prompts_spread(swarm: li
     # the three prompts went to the three nodes, although the entry node had a free slot each time
 
 
+def test_a_burst_on_one_prompt_is_spread_by_the_load_bound(swarm: list[NodeProcess]) -> None:
+    a = swarm[0]
+    ids = [node_id(n) for n in swarm]
+    owner, system = next((o, s) for o, s in system_prompts(ids).items() if o != ids[0])
+    body = {"model": SMOL, "max_tokens": 8, "temperature": 0}
+
+    async def one(client: httpx.AsyncClient, i: int) -> str:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Count to {i}."}]
+        r = await client.post(f"{a.url}/v1/chat/completions", json={**body, "messages": messages})
+        assert r.status_code == 200, r.text
+        return r.headers.get("x-llamanet-node") or ids[0]
+
+    async def main() -> list[str]:
+        async with httpx.AsyncClient(timeout=300) as client:
+            return await asyncio.gather(*(one(client, i) for i in range(6)))
+
+    served = asyncio.run(main())
+    # 6 at once on 3 nodes of 2 slots: the owner takes its share, the bound (e = 0.25) sends the rest on
+    assert owner in served and len(set(served)) >= 2, served
+
+
 def test_with_prefix_routing_off_the_entry_node_routes_by_load(swarm: list[NodeProcess]) -> None:
     c = swarm[2]
     c_id = node_id(c)
