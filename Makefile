@@ -120,6 +120,7 @@ bench: venv models
 	$(BIN)/python bench/loop_cpu.py --model smollm2-135m
 	$(BIN)/python bench/routing_overhead.py
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
+	$(BIN)/python bench/soak.py --minutes 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

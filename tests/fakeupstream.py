@@ -7,6 +7,12 @@ Behaviours for POST:
   its first token).
 - ``"one_chunk"``: send ``200``, one chunked SSE event with a token, then close mid-stream (dies
   after the first token, so the stream cannot be failed over).
+- ``"huge"``: send ``200`` and an endless-looking chunked JSON body (``HUGE_BYTES``, 80 MiB).
+- ``"stall"``: send ``200``, one SSE event with a token, then nothing for 60 s (a silent stream).
+
+Given the ``identity`` its record was signed with, it answers the proof of address (``/swarm/proof``)
+like a node, so routers send it traffic; without one it cannot, as an impostor at a forged URL.
+Every request's method, path and headers are kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -14,8 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
-Behaviour = Literal["hang_up", "headers_only", "one_chunk"]
+from llamanet_common.identity import NodeIdentity
+from llamanet_common.proofs import PROOF_PATH, sign_address
+
+Behaviour = Literal["hang_up", "headers_only", "one_chunk", "huge", "stall"]
+HUGE_BYTES = 80 * 1024 * 1024
 
 FIRST_TOKEN = "Hel"
 IDLE = {  # better than any real node: a router that probes picks this one first
@@ -42,10 +53,17 @@ def _chunk(data: bytes) -> bytes:
 
 
 class FakeUpstream:
-    def __init__(self, behaviour: Behaviour, status: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        behaviour: Behaviour,
+        status: dict[str, object] | None = None,
+        identity: NodeIdentity | None = None,
+    ) -> None:
         self.behaviour = behaviour
         self.status = IDLE if status is None else status  # what GET /status answers
+        self.identity = identity  # the record's key: proves the address when given
         self.posts: list[str] = []  # paths of the POSTs received
+        self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, headers of each
         self._server: asyncio.Server | None = None
 
     @property
@@ -81,22 +99,33 @@ class FakeUpstream:
             k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)
         }
         await reader.readexactly(int(headers.get("content-length", "0")))
+        self.requests.append((method, path, headers))
+        if method == "GET" and path.startswith(PROOF_PATH):
+            if self.identity is None:
+                writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+                return True
+            query = parse_qs(urlsplit(path).query)
+            answer = sign_address(self.identity, query["u"][0], query["c"][0])
+            return await self._json(writer, answer)
         if method == "GET" and path.startswith("/status"):
-            body = json.dumps(self.status).encode()
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                + f"content-length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-            return True
+            return await self._json(writer, self.status)
         self.posts.append(path)
         if self.behaviour == "hang_up":
+            return False
+        if self.behaviour == "huge":
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            )
+            block = _chunk(b" " * (1024 * 1024))
+            for _ in range(HUGE_BYTES // (1024 * 1024)):
+                writer.write(block)
+                await writer.drain()
             return False
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
         )
-        if self.behaviour == "one_chunk":
+        if self.behaviour in ("one_chunk", "stall"):
             event = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
@@ -105,5 +134,15 @@ class FakeUpstream:
             }
             writer.write(_chunk(f"data: {json.dumps(event)}\n\n".encode()))
         await writer.drain()
-        await asyncio.sleep(0.2)  # let the bytes leave before the connection breaks
+        await asyncio.sleep(60 if self.behaviour == "stall" else 0.2)  # then the connection breaks
         return False  # no terminating chunk: the stream is cut
+
+    async def _json(self, writer: asyncio.StreamWriter, answer: object) -> bool:
+        body = json.dumps(answer).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        return True

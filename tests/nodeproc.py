@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from llamanet_common.identity import NodeIdentity
+
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
@@ -27,6 +29,9 @@ class NodeProcess:
         self.port = free_port()
         self.dht_port = free_port(socket.SOCK_DGRAM)
         self.log_path = log_dir / f"{name}-{self.port}.log"
+        # its key, so that tests can publish records the node's URL proves (``identity``)
+        self.key_path = log_dir / f"{name}-{self.port}.key"
+        keyed = () if "--node-key-file" in extra else ("--node-key-file", str(self.key_path))
         self.args = [
             sys.executable,
             "-m",
@@ -40,6 +45,7 @@ class NodeProcess:
             str(self.port),
             "--dht-port",
             str(self.dht_port),
+            *keyed,
             *extra,
         ]
         self.env = {**os.environ, **(env or {})}
@@ -48,6 +54,10 @@ class NodeProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def identity(self) -> NodeIdentity:
+        """The node's key (made now if the node has not started yet)."""
+        return NodeIdentity.load_or_create(self.key_path)
 
     def start(self, timeout: float = 180.0) -> NodeProcess:
         self._log = self.log_path.open("ab")

@@ -42,11 +42,17 @@ class RecordSwarm:
         await self.seed.start(HOST, 0)
         return self
 
-    async def publish(self, url: str, model: str, name: str, **fields: object) -> SwarmNode:
-        """Advertise the node at ``url`` (serving ``model``) with the given record fields."""
+    async def publish(
+        self, url: str, model: str, name: str, identity: NodeIdentity | None = None, **fields: object
+    ) -> SwarmNode:
+        """Advertise the node at ``url`` (serving ``model``) with the given record fields.
+
+        Give a real node's ``identity`` (``NodeProcess.identity()``): routers and clients use a record's
+        URL only once it proved the record's key. A fresh key makes a record whose URL cannot prove it.
+        """
         values: dict[str, object] = {"slots_total": 2, "slots_free": 2, "version": "test", **fields}
         record = RecordFields(urls=[url], models=[model], name=name, **values)  # type: ignore[arg-type]
-        member = SwarmNode(NodeIdentity.generate(), fast_config(), record_factory=lambda: record)
+        member = SwarmNode(identity or NodeIdentity.generate(), fast_config(), record_factory=lambda: record)
         await member.start(HOST, 0, [self.bootstrap])
         self.members.append(member)
         return member

@@ -8,7 +8,9 @@ Module map:
 - ``addresses``   ``host:port`` peer lists as written in flags, env vars and LlamaNode specs.
 - ``advertise``   ``Advertised``: a pod's own external DHT address and URLs (operator -> ``ADVERTISE_FILE``).
 - ``identity``    Ed25519 node keys: key files, signing, verification, node ids derived from keys.
-- ``record``      the signed node record stored in the DHT: fields, canonical JSON, signing.
+- ``urls``        peer URLs: the one allowed form (http(s), host, port), refused addresses, ``NetworkPolicy``.
+- ``record``      the signed node record stored in the DHT: fields (URLs checked), canonical JSON, signing.
+- ``proofs``      node-to-node proofs: the signed forward header, its replay cache, the proof of address.
 - ``status``      ``NodeStatus``: a node's validated ``GET /status`` answer, and the one definition of load.
 """
 

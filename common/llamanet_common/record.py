@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from llamanet_common.identity import NodeIdentity
+from llamanet_common.urls import url_problem
 
 _SHORT = 256
 
@@ -30,6 +31,16 @@ class RecordFields(BaseModel):
     gpu_layers: int = Field(default=0, ge=-1)
     site: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=64)  # human-readable label (the seed's NODE_ID)
+
+    @field_validator("urls")
+    @classmethod
+    def _peer_urls(cls, urls: list[str]) -> list[str]:
+        """http(s), host and port only; never link-local or a metadata service (``urls.url_problem``)."""
+        for url in urls:
+            problem = url_problem(url) if len(url) <= _SHORT else "URL too long"
+            if problem is not None:
+                raise ValueError(problem)
+        return urls
 
 
 class NodeRecord(RecordFields):

@@ -14,6 +14,7 @@ Package map (the shared formats, errors and version are in ``llamanet_common``):
 - ``client/``    async Python client of a swarm: discovery, node selection (``routing``'s), failover.
 - ``web/``       the web UI at ``/``: chat with any model in the swarm, live swarm panel.
 - ``server``     starts a node: builds the ``Node``, loads the engine and serves the app with uvicorn.
+- ``http_protocol`` the node's HTTP connections: caps (total, per address; 503), header deadline and size.
 - ``cli/``       the ``llamanet`` console command and its subcommands.
 """
 

@@ -16,19 +16,24 @@ import uvloop
 
 from llamanet import membership
 from llamanet.api.app import create_app
+from llamanet.api.peer_auth import refusal, trust_summary
 from llamanet.engine.chat import BUILTIN, GGUF
 from llamanet.engine.engine import Engine
 from llamanet.engine.runtime import RuntimeConfig
 from llamanet.engine.sizing import choose_sizing
+from llamanet.http_protocol import ConnectionLimits, protocol_for
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
+from llamanet.routing.capped import AnswerLimits
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.prefix import PrefixPolicy
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
 from llamanet.settings import Settings
 from llamanet_common.errors import LlamaNetError
+from llamanet_common.proofs import ForwardSigner
+from llamanet_common.urls import NetworkPolicy, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,13 @@ def prepare(settings: Settings) -> tuple[Node, GGUFInfo]:
     gguf = read_gguf(path)
     if settings.chat_format == GGUF and gguf.chat_template is None:
         raise NodeStartupError(f"--chat-format gguf: {path} has no embedded chat template")
+    for url in membership.advertised_urls(settings):
+        if (problem := url_problem(url)) is not None:
+            raise NodeStartupError(f"advertised URL {url!r}: {problem}")
+    try:
+        NetworkPolicy.parse(settings.peer_networks)
+    except ValueError as exc:
+        raise NodeStartupError(f"--peer-networks: {exc}") from exc
     identity = membership.load_identity(settings)
     sizing = choose_sizing(gguf, settings.n_ctx, settings.n_parallel, available_memory())
     log.info("%d slots of %d tokens (%s)", sizing.n_parallel, sizing.n_ctx, sizing.reason)
@@ -108,6 +120,15 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
         access_log=settings.log_level == "DEBUG",
+        http=protocol_for(
+            ConnectionLimits(
+                max_total=settings.max_connections,
+                max_per_client=settings.max_connections_per_client,
+                header_timeout_s=settings.header_timeout,
+                max_header_bytes=settings.max_header_bytes,
+            )
+        ),
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
     )
     server = _Server(config)
     async with AsyncExitStack() as stack:
@@ -121,8 +142,14 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             httpx.AsyncClient(timeout=httpx.Timeout(settings.forward_timeout, connect=3.0))
         )
         node.swarm = swarm
+        secret = settings.resolved_swarm_secret()
+        api_key = settings.resolved_api_key() is not None
+        log.info("trust: %s", trust_summary(api_key, secret is not None))
+        if (why := refusal(api_key, secret is not None)) is not None:
+            log.warning("%s", why)
+        policy = NetworkPolicy.parse(settings.peer_networks, own_host=membership.advertised_host(settings))
         node.router = RequestRouter(
-            directory=SwarmDirectory(swarm.get_nodes, node.node_id),
+            directory=SwarmDirectory(swarm.get_nodes, node.node_id, allows=policy.allows),
             client=client,
             local_model=node.model_name,
             local_slots_free=node.local_slots_free,
@@ -134,6 +161,8 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
                 settings.prefix_routing, settings.prefix_min_chars, settings.prefix_load_bound
             ),
             local_status=node.status,
+            signer=ForwardSigner(swarm.identity, secret),
+            limits=AnswerLimits(settings.forward_max_bytes, settings.forward_idle_timeout),
         )
 
         async def load() -> None:

@@ -98,6 +98,22 @@ class Settings(BaseSettings):
     max_hops: int = Field(2, ge=1, le=8, description="How many times a request may be forwarded")
     forward_timeout: float = Field(600.0, gt=0, description="Seconds to wait on a forwarded request")
 
+    # --- trust between nodes (docs/security.md) ------------------------------------------------
+    peer_networks: str = Field(
+        "auto",
+        description="Address classes of peer URLs this node routes to: loopback,private,public or 'auto' "
+        "(private and public, plus loopback when this node advertises a loopback address)",
+    )
+    forward_window: float = Field(
+        30.0, gt=0, le=600, description="Seconds a forwarded request's proof stays valid (clock skew)"
+    )
+    forward_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest answer (whole or streamed) taken from a peer"
+    )
+    forward_idle_timeout: float = Field(
+        60.0, gt=0, description="Seconds a peer's stream may stay silent after its first bytes"
+    )
+
     # --- engine ------------------------------------------------------------------------------
     n_ctx: int = Field(2048, ge=64, description="Context size of each slot, in tokens")
     n_batch: int = Field(512, ge=1, description="Tokens per llama_decode call")
@@ -112,6 +128,20 @@ class Settings(BaseSettings):
     # --- access ------------------------------------------------------------------------------
     api_key: str | None = Field(None, description="Bearer key required on every route but /health, /metrics")
     api_key_file: Path | None = None
+
+    # --- limits (hostile input) -------------------------------------------------------------
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body; 413 above it")
+    max_held_body_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="Request body bytes held at once, all requests; 503 above"
+    )
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a request body may take to arrive; 408")
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a request's headers may take to arrive")
+    max_header_bytes: int = Field(64 * 1024, ge=1024, description="Request line plus headers; 431 above")
+    keep_alive_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection is kept")
+    max_connections: int = Field(1024, ge=1, description="Open HTTP connections before 503")
+    max_connections_per_client: int = Field(
+        128, ge=1, description="Open HTTP connections from one client address before 503"
+    )
 
     log_level: LogLevel = "INFO"
 

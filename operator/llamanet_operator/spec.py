@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from llamanet_common.addresses import parse_peers
 from llamanet_common.errors import LlamaNetError
+from llamanet_common.urls import url_problem
 from llamanet_operator.errors import SpecError
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -186,7 +187,8 @@ def parse_spec(raw: dict[str, Any]) -> LlamaNodeSpec:
         if path.startswith("/") or ".." in path.split("/"):
             raise SpecError(f"model.source.pvc.path {path!r} must be relative to the volume, without '..'")
     for url in spec.swarm.advertise_urls:
-        _check_url(url, "swarm.advertiseUrls entry")
+        if (problem := url_problem(url)) is not None:  # the node refuses to start with such a URL
+            raise SpecError(f"swarm.advertiseUrls entry {url!r}: {problem}")
     try:
         parse_peers(",".join(spec.swarm.bootstrap_peers))
     except LlamaNetError as exc:

@@ -27,8 +27,8 @@ CLIENT_SWARM = SwarmConfig(rpc_timeout_s=1.0)
 @pytest.fixture
 async def swarm(smol: NodeProcess, gemma: NodeProcess) -> AsyncIterator[RecordSwarm]:
     s = await RecordSwarm().start()
-    await s.publish(smol.url, SMOL, "smol")
-    await s.publish(gemma.url, GEMMA, "gemma")
+    await s.publish(smol.url, SMOL, "smol", smol.identity())
+    await s.publish(gemma.url, GEMMA, "gemma", gemma.identity())
     yield s
     await s.stop()
 
@@ -86,8 +86,10 @@ async def test_failover_when_the_chosen_node_is_dead(smol: NodeProcess, nodes: N
 
 async def _failover(swarm: RecordSwarm, smol: NodeProcess, doomed: NodeProcess) -> None:
     # The doomed node advertises itself as idle and the live one as saturated: it is the first choice.
-    await swarm.publish(doomed.url, SMOL, "doomed", slots_total=4, slots_free=4)
-    await swarm.publish(smol.url, SMOL, "smol-busy", slots_total=8, slots_free=0, queue_depth=9)
+    await swarm.publish(doomed.url, SMOL, "doomed", doomed.identity(), slots_total=4, slots_free=4)
+    await swarm.publish(
+        smol.url, SMOL, "smol-busy", smol.identity(), slots_total=8, slots_free=0, queue_depth=9
+    )
     await swarm.publish(doomed.url.replace("127.0.0.1", "localhost"), "only-doomed", "doomed-alias")
     assert doomed.proc is not None
     doomed.proc.kill()

@@ -5,6 +5,7 @@ to the next node; after it, the client gets the ``upstream_failed`` error event.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,7 +28,8 @@ ENTRY_MODEL = "entry-model"  # the entry serves SmolLM2 under another name: SMOL
 def pair(node_logs: Path, model_cache: object, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     nodes = Nodes(node_logs)
     failed_before = request.session.testsfailed
-    entry = nodes.start(SMOL, *ARGS, "--model-name", ENTRY_MODEL, name="fwd-entry")
+    caps = ("--forward-idle-timeout", "3")
+    entry = nodes.start(SMOL, *ARGS, *caps, "--model-name", ENTRY_MODEL, name="fwd-entry")
     real = nodes.start(SMOL, *ARGS, "--bootstrap-nodes", f"127.0.0.1:{entry.dht_port}", name="fwd-real")
     yield {
         "entry": entry.url,
@@ -43,7 +45,8 @@ class Advertised:
     def __init__(
         self, behaviour: Behaviour, model: str, bootstrap: str, status: dict[str, object] | None = None
     ) -> None:
-        self.fake = FakeUpstream(behaviour, status)
+        self.identity = NodeIdentity.generate()  # the fake holds its record's key: it proves its address
+        self.fake = FakeUpstream(behaviour, status, identity=self.identity)
         self.model = model
         self.bootstrap = bootstrap
         self.member: SwarmNode | None = None
@@ -53,7 +56,7 @@ class Advertised:
         fields = RecordFields(
             urls=[self.fake.url], models=[self.model], name="fake", slots_total=64, slots_free=64, version="t"
         )
-        self.member = SwarmNode(NodeIdentity.generate(), fast_config(), record_factory=lambda: fields)
+        self.member = SwarmNode(self.identity, fast_config(), record_factory=lambda: fields)
         await self.member.start(HOST, 0, [self.bootstrap])
         return self
 
@@ -160,3 +163,42 @@ async def test_the_least_loaded_node_is_chosen_by_its_fresh_status(
             served.append(r.headers["x-llamanet-node"])
     assert swamped.fake.posts == [], "a request went to the swamped node"
     assert served == [pair["real_id"]] * 6
+
+
+async def test_an_oversized_answer_fails_over_instead_of_filling_the_entrys_memory(
+    pair: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    async with Advertised("huge", SMOL, pair["entry_dht"]) as bad:
+        want = {bad.node_id, pair["real_id"]}
+
+        async def both_known() -> bool:  # and no other: an earlier test's fake, not yet gone, could be probed
+            return await serving(client, pair["entry"], SMOL) == want
+
+        await eventually(both_known, timeout=60)  # liveness bound for a loaded machine
+        r = await client.post(
+            f"{pair['entry']}/v1/completions", json={"model": SMOL, "prompt": "1,", "max_tokens": 2}
+        )
+    # the fake (idle, fastest) took it first and sent 80 MiB: over the 64 MiB cap, the entry dropped it
+    # and the real node answered
+    assert bad.fake.posts == ["/v1/completions"]
+    assert r.status_code == 200 and r.headers["x-llamanet-node"] == pair["real_id"]
+    assert r.json()["choices"][0]["text"] is not None
+
+
+async def test_a_silent_stream_ends_after_the_idle_timeout_with_an_upstream_failed_event(
+    pair: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    async with Advertised("stall", "stall-model", pair["entry_dht"]) as bad:
+
+        async def known() -> bool:
+            return bad.node_id in await serving(client, pair["entry"], "stall-model")
+
+        await eventually(known, timeout=60)  # liveness bound for a loaded machine
+        body = {"model": "stall-model", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        started = time.monotonic()
+        async with client.stream("POST", f"{pair['entry']}/v1/chat/completions", json=body) as r:
+            events = [json.loads(e) for e in [e async for e in sse(r)]]
+        took = time.monotonic() - started
+    assert events[0]["choices"][0]["delta"]["content"] == FIRST_TOKEN
+    assert events[-1]["error"]["code"] == "upstream_failed", events
+    assert took < 30, f"the silent stream was held {took:.0f}s (idle timeout 3 s, the fake is silent 60 s)"

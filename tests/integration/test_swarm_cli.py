@@ -125,8 +125,8 @@ async def test_check_passes_on_a_healthy_swarm_and_fails_with_a_dead_node(
 ) -> None:
     swarm = await RecordSwarm().start()
     try:
-        await swarm.publish(smol.url, SMOL, "smol")
-        await swarm.publish(gemma.url, GEMMA, "gemma")
+        await swarm.publish(smol.url, SMOL, "smol", smol.identity())
+        await swarm.publish(gemma.url, GEMMA, "gemma", gemma.identity())
         rc, out, err = await run_cli("check", swarm.bootstrap)
         assert rc == 0, out + err
         lines = out.splitlines()

@@ -54,3 +54,25 @@ def test_panel_lists_nodes_and_drops_a_stopped_one(page: Page, swarm: Swarm, nod
     for node_id in (smol_id, gemma_id):  # the others stay
         page.wait_for_selector(f'{row(node_id)}[data-state="ok"]', state="attached", timeout=10_000)
     assert "2 nodes" in page.inner_text("#swarm-summary")
+
+
+def test_peer_strings_are_shown_without_control_characters(page: Page, swarm: Swarm, nodes: Nodes) -> None:
+    # issue 16: a peer's record is free text: escape codes and bidi overrides must not reach the page
+    evil = nodes.start(
+        SMOL,
+        *node_args(
+            "--n-ctx", "256", "--site", "lab\x1b[31m\u202eX", "--node-id", "evil\x1b]0;t\x07", seed=swarm.smol
+        ),
+        name="ui-evil",
+    )
+    evil_id = dht_id(evil)
+    wait_for(lambda: evil_id in swarm_ids(swarm.smol), what="the evil node in the swarm")
+    open_ui(page, swarm.smol, models=2)
+    page.wait_for_selector(row(evil_id), timeout=15_000)
+    item = page.locator(row(evil_id))
+    site, name = item.locator(".stat-site").inner_text(), item.locator(".node-name").inner_text()
+    assert site == "lab[31mX" and name == "evil]0;t"
+    for text in (site, name, item.inner_text()):
+        assert not any(
+            (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0 or c == "\u202e" for c in text
+        )

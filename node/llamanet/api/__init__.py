@@ -18,7 +18,12 @@
 - ``ollama_shapes``       pure: NDJSON chunks, the ``done`` object, listings, ``{"error": "..."}``.
 - ``ollama_routes``       ``/api/chat``, ``/api/generate``, ``/api/tags``, ``/api/show``, ``/api/ps``,
                           ``/api/version``, ``/api/embed``; every error Ollama-shaped; serve-or-forward.
-- ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``.
-- ``auth``            optional bearer API key.
+- ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``, ``/swarm/proof`` (proof of address).
+- ``auth``            optional bearer API key (this node's users only; never forwarded).
+- ``peer_auth``       forwarded work from peers: the signed forward proof checked at the edge (target,
+                      window, replay, swarm-secret MAC); the start-up trust lines.
+- ``body_limit``      reads each request body once, capped (413, chunked bodies too) and timed (408).
+- ``offload``         large inputs are tokenized and their grammars built in a small bounded pool.
+- ``submit``          validated body -> tokenized requests + samplers (via ``offload``) -> generations.
 - ``app``             ``create_app``: wires the above around one ``Node`` (``/metrics`` too).
 """

@@ -15,11 +15,13 @@ from llamanet.api import (
     swarm_routes,
 )
 from llamanet.api.auth import ApiKeyMiddleware
-from llamanet.api.errors import ApiError, install_error_handlers
+from llamanet.api.body_limit import BodyLimitMiddleware
+from llamanet.api.errors import install_error_handlers
+from llamanet.api.offload import Offload
+from llamanet.api.peer_auth import PeerProofMiddleware, refusal
 from llamanet.node import Node
 from llamanet.web.routes import install_web
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
 _COUNTED = {
     "/generate",
     "/generate/stream",
@@ -33,24 +35,6 @@ _COUNTED = {
     "/info",
     "/health",
 }
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``MAX_BODY_BYTES`` with a 413 before they are read."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                error = ApiError(
-                    413, f"request body larger than {MAX_BODY_BYTES} bytes", code="request_too_large"
-                )
-                await error.response()(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 class RequestCounterMiddleware:
@@ -79,6 +63,7 @@ def create_app(node: Node) -> FastAPI:
         description="Native and OpenAI-compatible API of a LlamaNet inference node",
     )
     app.state.node = node
+    app.state.offload = Offload()
     install_error_handlers(app)
     dependencies.install(app)
     app.include_router(native_routes.router)
@@ -94,9 +79,27 @@ def create_app(node: Node) -> FastAPI:
 
     install_web(app)
 
+    # outermost last: the API key (a request with a forward proof passes to peer_auth instead), then the
+    # body read once (capped, with a deadline: strangers get their 401 unread), then the peers' proofs
+    # (over the body already read), then the request counter
+    settings = node.settings
     app.add_middleware(RequestCounterMiddleware, node=node)
-    key = node.settings.resolved_api_key()
+    key = settings.resolved_api_key()
+    secret = settings.resolved_swarm_secret()
+    app.add_middleware(
+        PeerProofMiddleware,
+        node_id=node.node_id,
+        secret=secret,
+        refused=refusal(api_key=bool(key), secret=secret is not None),
+        window_s=settings.forward_window,
+        max_body=settings.max_body_bytes,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout,
+        max_held=settings.max_held_body_bytes,
+    )
     if key:
         app.add_middleware(ApiKeyMiddleware, key=key)
-    app.add_middleware(BodyLimitMiddleware)
     return app

@@ -5,6 +5,9 @@ A generation route declares its body through ``generate_here``, ``stream_here``,
 either returns the body (serve it here) or forwards the request and ends it with the upstream's answer
 (raising ``Forwarded``, which ``install`` turns into that response). Routing errors become OpenAI-shaped
 errors here; disconnects while waiting for the upstream end the request with 499.
+
+The user's ``Authorization`` is checked at this node (``auth``) and never forwarded: the router signs
+the forwarded request with this node's own key instead.
 """
 
 from __future__ import annotations
@@ -72,14 +75,10 @@ def upstream_response(upstream: Upstream) -> Response:
 
 
 def _outgoing(request: Request, body: bytes, hops: int, stream: bool) -> Outgoing:
-    headers = {
-        "content-type": request.headers.get("content-type", "application/json"),
-        HOPS_HEADER: str(hops + 1),
-    }
-    if "authorization" in request.headers:
-        headers["authorization"] = request.headers["authorization"]
+    """What goes on to the next node: path, body, content type and hop count; no credential."""
+    headers = {"content-type": request.headers.get("content-type", "application/json")}
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Outgoing(path, body, headers, stream)
+    return Outgoing(path, body, headers, stream, hops=hops + 1)
 
 
 async def _boxed(work: Awaitable[Upstream | None]) -> tuple[Upstream | None]:
@@ -101,9 +100,7 @@ async def serve_or_forward(
     key = node.router.prefix.key(leading)
     try:
         sites = node.router.request_sites(request.headers.get(ALLOWED_SITES_HEADER))
-        decision = await node.router.decide(
-            model, hops, request.headers.get("authorization"), sites=sites, prefix_key=key
-        )
+        decision = await node.router.decide(model, hops, sites=sites, prefix_key=key)
         if not isinstance(decision, Forward):
             return
         outcome = await streaming.unless_disconnected(

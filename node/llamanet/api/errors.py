@@ -39,6 +39,11 @@ class ApiError(LlamaNetError):
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
+def clip(text: str, limit: int = 64) -> str:
+    """``text`` cut to ``limit`` characters, for echoing user input in an error message."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def from_exception(exc: Exception) -> ApiError:
     """Map engine and API exceptions to an ``ApiError``; anything else is a 500."""
     if isinstance(exc, ApiError):
@@ -52,6 +57,12 @@ def from_exception(exc: Exception) -> ApiError:
             "rate_limit_error",
             code="queue_full",
             headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, UnicodeError):  # text that has no UTF-8 form (a lone surrogate) anywhere in a request
+        return ApiError(
+            400,
+            f"the request holds text that is not valid Unicode: {getattr(exc, 'reason', exc)}",
+            code="invalid_text",
         )
     if isinstance(exc, EngineClosedError):
         return ApiError(
@@ -86,6 +97,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LlamaNetError)
     async def _ours(_: Request, exc: LlamaNetError) -> JSONResponse:
+        return from_exception(exc).response()
+
+    @app.exception_handler(UnicodeError)  # here, not as a 500: the connection is kept
+    async def _unicode(_: Request, exc: UnicodeError) -> JSONResponse:
         return from_exception(exc).response()
 
     @app.exception_handler(Exception)

@@ -12,7 +12,7 @@ from llamanet.api import streaming
 from llamanet.api.dependencies import engine_for, generate_here, node_of, stream_here
 from llamanet.api.errors import from_exception
 from llamanet.api.schemas import GenerateRequest
-from llamanet.api.translate import generation_request
+from llamanet.api.submit import generate_requests, submit
 from llamanet.engine.engine import Generation
 from llamanet.engine.events import Finished, TokenDelta
 from llamanet.node import Node
@@ -20,24 +20,11 @@ from llamanet.node import Node
 router = APIRouter()
 
 
-def _submit(node: Node, body: GenerateRequest) -> Generation:
+async def _submit(request: Request, body: GenerateRequest) -> Generation:
+    node = node_of(request)
     engine = engine_for(node, body.model)
-    stop: tuple[str, ...] = ()
-    if body.raw:
-        tokens = engine.tokenize_text(body.prompt)
-    else:  # like Ollama's /api/generate: the prompt is a user turn of the model's chat template
-        tokens = engine.tokenize_chat([{"role": "user", "content": body.prompt}])
-        stop = engine.chat_stop
-    req = generation_request(
-        tokens,
-        body,
-        n_vocab=engine.vocab_size,
-        n_ctx=engine.context_size,
-        max_tokens=body.max_tokens,
-        default_max_tokens=node.settings.max_tokens_default,
-        stop=stop,
-    )
-    return engine.submit(req)
+    (gen,) = await submit(request, engine, lambda: generate_requests(engine, node, body))
+    return gen
 
 
 def _summary(node: Node, f: Finished) -> dict[str, Any]:
@@ -59,8 +46,8 @@ def _summary(node: Node, f: Finished) -> dict[str, Any]:
 async def generate(body: Annotated[GenerateRequest, Depends(generate_here)], request: Request) -> Response:
     node = node_of(request)
     if body.stream:
-        return _stream(node, body)
-    gen = _submit(node, body)
+        return await _stream(request, body)
+    gen = await _submit(request, body)
     results = await streaming.collect(request, [gen], node.metrics)
     if results is None:
         return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
@@ -73,11 +60,12 @@ async def generate(body: Annotated[GenerateRequest, Depends(generate_here)], req
 async def generate_stream(
     body: Annotated[GenerateRequest, Depends(stream_here)], request: Request
 ) -> Response:
-    return _stream(node_of(request), body)
+    return await _stream(request, body)
 
 
-def _stream(node: Node, body: GenerateRequest) -> Response:
-    gen = _submit(node, body)
+async def _stream(request: Request, body: GenerateRequest) -> Response:
+    node = node_of(request)
+    gen = await _submit(request, body)
 
     token = streaming.sse_template({"text": streaming.HOLE, "finished": False})
 

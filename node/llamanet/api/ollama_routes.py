@@ -48,8 +48,10 @@ from llamanet.api.ollama_translate import (
     generate_messages,
     is_load_only,
 )
+from llamanet.api.submit import submit
 from llamanet.engine.engine import Generation
 from llamanet.engine.events import Finished, TokenDelta
+from llamanet.engine.params import GenerationRequest
 from llamanet.node import Node
 
 
@@ -115,15 +117,20 @@ async def chat(body: Annotated[OllamaChatRequest, Depends(chat_here)], request: 
     check_chat(body)
     if is_load_only(body):
         return JSONResponse(loaded("chat", node.model_name, timestamp(time.time())))
-    req = engine_request(
-        engine.tokenize_chat(chat_messages(body)),
-        body,
-        n_vocab=engine.vocab_size,
-        n_ctx=engine.context_size,
-        default_max_tokens=node.settings.max_tokens_default,
-        stop=engine.chat_stop,
-    )
-    return await _answer(request, node, "chat", engine.submit(req), body.stream, bool(body.logprobs))
+
+    def build() -> list[GenerationRequest]:  # off the event loop when the body is large (``submit``)
+        req = engine_request(
+            engine.tokenize_chat(chat_messages(body)),
+            body,
+            n_vocab=engine.vocab_size,
+            n_ctx=engine.context_size,
+            default_max_tokens=node.settings.max_tokens_default,
+            stop=engine.chat_stop,
+        )
+        return [req]
+
+    (gen,) = await submit(request, engine, build)
+    return await _answer(request, node, "chat", gen, body.stream, bool(body.logprobs))
 
 
 @router.post("/generate", response_model=None)
@@ -135,20 +142,25 @@ async def generate(
     check_generate(body)
     if is_load_only(body):
         return JSONResponse(loaded("generate", node.model_name, timestamp(time.time())))
-    stop: tuple[str, ...] = ()
-    if body.raw:
-        tokens = engine.tokenize_text(body.prompt or "")
-    else:
-        tokens, stop = engine.tokenize_chat(generate_messages(body)), engine.chat_stop
-    req = engine_request(
-        tokens,
-        body,
-        n_vocab=engine.vocab_size,
-        n_ctx=engine.context_size,
-        default_max_tokens=node.settings.max_tokens_default,
-        stop=stop,
-    )
-    return await _answer(request, node, "generate", engine.submit(req), body.stream, bool(body.logprobs))
+
+    def build() -> list[GenerationRequest]:  # off the event loop when the body is large (``submit``)
+        stop: tuple[str, ...] = ()
+        if body.raw:
+            tokens = engine.tokenize_text(body.prompt or "")
+        else:
+            tokens, stop = engine.tokenize_chat(generate_messages(body)), engine.chat_stop
+        req = engine_request(
+            tokens,
+            body,
+            n_vocab=engine.vocab_size,
+            n_ctx=engine.context_size,
+            default_max_tokens=node.settings.max_tokens_default,
+            stop=stop,
+        )
+        return [req]
+
+    (gen,) = await submit(request, engine, build)
+    return await _answer(request, node, "generate", gen, body.stream, bool(body.logprobs))
 
 
 async def _answer(

@@ -12,12 +12,11 @@ from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
 from llamanet.api.dependencies import chat_here, completion_here, engine_for, node_of
-from llamanet.api.errors import ApiError, from_exception
+from llamanet.api.errors import ApiError, clip, from_exception
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
-from llamanet.api.translate import chat_messages, generation_request, grammar_from
-from llamanet.engine.engine import Engine, Generation
+from llamanet.api.submit import chat_requests, completion_requests, submit
+from llamanet.engine.engine import Generation
 from llamanet.engine.events import Finished, TokenDelta, TokenLogprob
-from llamanet.engine.params import GenerationRequest
 from llamanet.node import Node
 
 router = APIRouter(prefix="/v1")
@@ -68,7 +67,7 @@ async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     if model_id not in models:
         raise ApiError(
             404,
-            f"model {model_id!r} not found; available: {', '.join(sorted(models))}",
+            f"model {clip(model_id)!r} not found; available: {clip(', '.join(sorted(models)), 1024)}",
             param="model",
             code="model_not_found",
         )
@@ -89,27 +88,13 @@ def _model_card(node: Node, model: str, node_ids: list[str]) -> dict[str, Any]:
 
 
 # --- chat ------------------------------------------------------------------------------------------
-def _chat_request(engine: Engine, node: Node, body: ChatCompletionRequest) -> GenerationRequest:
-    return generation_request(
-        engine.tokenize_chat(chat_messages(body.messages)),
-        body,
-        n_vocab=engine.vocab_size,
-        n_ctx=engine.context_size,
-        max_tokens=body.max_completion_tokens or body.max_tokens,
-        default_max_tokens=node.settings.max_tokens_default,
-        stop=engine.chat_stop,
-        grammar=grammar_from(body.response_format),
-        logprobs=(body.top_logprobs or 0) if body.logprobs else None,
-    )
-
-
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
     body: Annotated[ChatCompletionRequest, Depends(chat_here)], request: Request
 ) -> Response:
     node = node_of(request)
     engine = engine_for(node, body.model)
-    gen = engine.submit(_chat_request(engine, node, body))
+    (gen,) = await submit(request, engine, lambda: chat_requests(engine, node, body))
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -194,28 +179,8 @@ async def completions(
     node = node_of(request)
     engine = engine_for(node, body.model)
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
-    grammar = grammar_from(body.response_format)
-    requests = [
-        generation_request(
-            engine.tokenize_text(p),
-            body,
-            n_vocab=engine.vocab_size,
-            n_ctx=engine.context_size,
-            max_tokens=body.max_tokens,
-            default_max_tokens=node.settings.max_tokens_default,
-            grammar=grammar,
-            logprobs=body.logprobs,
-        )
-        for p in prompts
-    ]
-    gens: list[Generation] = []
-    try:
-        for r in requests:
-            gens.append(engine.submit(r))
-    except Exception:
-        for g in gens:
-            g.cancel()
-        raise
+
+    gens = await submit(request, engine, lambda: completion_requests(engine, node, body, prompts))
     cid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
     echo: Callable[[int], str] = (lambda i: prompts[i]) if body.echo else (lambda i: "")
     if body.stream:

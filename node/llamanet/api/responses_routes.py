@@ -20,8 +20,10 @@ from llamanet.api.errors import from_exception
 from llamanet.api.responses_schemas import ResponsesRequest
 from llamanet.api.responses_shapes import ResponseEvents, ResponseHead
 from llamanet.api.responses_translate import check, engine_request, messages
+from llamanet.api.submit import submit
 from llamanet.engine.engine import Generation
 from llamanet.engine.events import Finished, TokenDelta
+from llamanet.engine.params import GenerationRequest
 from llamanet.node import Node
 
 router = APIRouter(prefix="/v1")
@@ -45,15 +47,19 @@ async def create_response(
     node = node_of(request)
     engine = engine_for(node, body.model)
     check(body)
-    req = engine_request(
-        engine.tokenize_chat(messages(body)),
-        body,
-        n_vocab=engine.vocab_size,
-        n_ctx=engine.context_size,
-        default_max_tokens=node.settings.max_tokens_default,
-        stop=engine.chat_stop,
-    )
-    gen = engine.submit(req)
+
+    def build() -> list[GenerationRequest]:  # off the event loop when the body is large (``submit``)
+        req = engine_request(
+            engine.tokenize_chat(messages(body)),
+            body,
+            n_vocab=engine.vocab_size,
+            n_ctx=engine.context_size,
+            default_max_tokens=node.settings.max_tokens_default,
+            stop=engine.chat_stop,
+        )
+        return [req]
+
+    (gen,) = await submit(request, engine, build)
     head = ResponseHead(
         f"resp_{uuid.uuid4().hex}", f"msg_{uuid.uuid4().hex}", int(time.time()), node.model_name, body
     )

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_STOP = 16
 MAX_PROMPTS = 16
+MAX_NAME_CHARS = 256  # model names, roles, message names: identifiers, never echoed longer than this
+MAX_TOKEN_ID_DIGITS = 10
 
 
 class _Body(BaseModel):
@@ -17,7 +19,7 @@ class _Body(BaseModel):
 class SamplingFields(_Body):
     """Sampling knobs common to every generation route."""
 
-    model: str | None = None
+    model: str | None = Field(None, max_length=MAX_NAME_CHARS)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, ge=0.0, le=1.0)
     top_k: int | None = Field(None, ge=0, le=1000)
@@ -47,15 +49,18 @@ class SamplingFields(_Body):
         if len(v) > 1024:
             raise ValueError("at most 1024 logit_bias entries")
         for key, bias in v.items():
-            if not (key.isascii() and key.isdigit()):
-                raise ValueError(f"logit_bias keys are token ids, got {key!r}")
+            if not (key.isascii() and key.isdigit() and len(key) <= MAX_TOKEN_ID_DIGITS):
+                shown = key if len(key) <= 16 else f"{key[:16]}... ({len(key)} characters)"
+                raise ValueError(
+                    f"logit_bias keys are token ids of at most {MAX_TOKEN_ID_DIGITS} digits, got {shown!r}"
+                )
             if not -100.0 <= bias <= 100.0:
                 raise ValueError("logit_bias values must be within -100..100")
         return v
 
 
 class JsonSchemaFormat(_Body):
-    name: str | None = None
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 
@@ -82,14 +87,14 @@ class GenerateRequest(SamplingFields):
 
 
 class ContentPart(_Body):
-    type: str
+    type: str = Field(..., max_length=MAX_NAME_CHARS)
     text: str | None = None
 
 
 class ChatMessage(_Body):
-    role: str
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
+    role: str = Field(..., max_length=MAX_NAME_CHARS)
+    content: str | list[ContentPart] | None = Field(None)
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
     def text(self) -> str:
         if self.content is None:

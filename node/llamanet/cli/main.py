@@ -26,6 +26,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# secrets given as flags: visible to every local user in `ps` and /proc/PID/cmdline
+SECRET_FLAGS = {
+    "api_key": ("--api-key", "--api-key-file FILE (API_KEY_FILE) or API_KEY"),
+    "swarm_secret": ("--swarm-secret", "--swarm-secret-file FILE (SWARM_SECRET_FILE) or SWARM_SECRET"),
+}
+
+
+def secret_flag_warnings(args: argparse.Namespace) -> list[str]:
+    return [
+        f"llamanet: warning: {flag} on the command line is visible to every local user (ps); use {better}"
+        for dest, (flag, better) in SECRET_FLAGS.items()
+        if getattr(args, dest, None) is not None
+    ]
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     fields = Settings.model_fields
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
@@ -34,6 +49,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for warning in secret_flag_warnings(args):
+        print(warning, file=sys.stderr)
     try:
         settings = settings_from(args)
     except ValidationError as exc:

@@ -65,6 +65,18 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     ),
     "--max-hops": ("max_hops", int, "times a request may be forwarded (MAX_HOPS, default 2)"),
     "--forward-timeout": ("forward_timeout", float, "seconds to wait on a forwarded request (600)"),
+    "--peer-networks": (
+        "peer_networks",
+        str,
+        "peer URL classes routed to: loopback,private,public or auto (PEER_NETWORKS, default auto)",
+    ),
+    "--forward-window": ("forward_window", float, "seconds a forward proof stays valid (FORWARD_WINDOW, 30)"),
+    "--forward-max-bytes": ("forward_max_bytes", int, "largest answer taken from a peer (FORWARD_MAX_BYTES)"),
+    "--forward-idle-timeout": (
+        "forward_idle_timeout",
+        float,
+        "seconds a peer's stream may stay silent (FORWARD_IDLE_TIMEOUT, 60)",
+    ),
     "--n-ctx": ("n_ctx", int, "context size per slot, tokens (N_CTX, default 2048)"),
     "--n-batch": ("n_batch", int, "tokens per decode call (N_BATCH, default 512)"),
     "--n-gpu-layers": ("n_gpu_layers", int, "layers offloaded to GPU, -1 all (N_GPU_LAYERS, default 0)"),
@@ -79,6 +91,38 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     "--chat-format": ("chat_format", str, "chat template: gguf, chatml, gemma, llama-3, llama-2, phi-3"),
     "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY' (API_KEY)"),
     "--api-key-file": ("api_key_file", str, "file holding the API key (API_KEY_FILE)"),
+    "--max-body-bytes": (
+        "max_body_bytes",
+        int,
+        "largest request body, bytes; 413 above (MAX_BODY_BYTES, 8388608)",
+    ),
+    "--max-held-body-bytes": (
+        "max_held_body_bytes",
+        int,
+        "request body bytes held at once, all requests; 503 above (MAX_HELD_BODY_BYTES, 134217728)",
+    ),
+    "--body-timeout": ("body_timeout", float, "seconds a body may take to arrive; 408 (BODY_TIMEOUT, 30)"),
+    "--header-timeout": (
+        "header_timeout",
+        float,
+        "seconds headers may take to arrive; 408 (HEADER_TIMEOUT, 10)",
+    ),
+    "--max-header-bytes": (
+        "max_header_bytes",
+        int,
+        "request line + headers, bytes; 431 above (MAX_HEADER_BYTES, 65536)",
+    ),
+    "--keep-alive-timeout": (
+        "keep_alive_timeout",
+        float,
+        "seconds an idle keep-alive connection stays (KEEP_ALIVE_TIMEOUT, 5)",
+    ),
+    "--max-connections": ("max_connections", int, "open HTTP connections before 503 (MAX_CONNECTIONS, 1024)"),
+    "--max-connections-per-client": (
+        "max_connections_per_client",
+        int,
+        "open HTTP connections from one address before 503 (MAX_CONNECTIONS_PER_CLIENT, 128)",
+    ),
     "--log-level": ("log_level", str, "CRITICAL, ERROR, WARNING, INFO or DEBUG (LOG_LEVEL)"),
 }
 

@@ -1,4 +1,9 @@
-"""Pure rendering of swarm views for ``llamanet status`` and ``monitor``: tables, counts, JSON, changes."""
+"""Pure rendering of swarm views for ``llamanet status`` and ``monitor``: tables, counts, JSON, changes.
+
+Every string a peer chose (name, site, models, URL) goes through ``printable`` before it reaches the
+terminal: control characters (escape sequences), bidi overrides and zero-width marks are dropped and
+long values cut, so a record cannot rewrite the screen or disguise itself.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamanet.routing.view import NodeView
+
+_INVISIBLE = frozenset(
+    [*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x200B, 0x2010), *range(0x2028, 0x202F), 0xFEFF]
+) | frozenset(range(0x2066, 0x206A))
+_DROP = dict.fromkeys(_INVISIBLE)
+
+
+def printable(text: str | None, limit: int = 128) -> str:
+    """``text`` without control or invisible formatting characters, cut to ``limit`` characters."""
+    clean = (text or "").translate(_DROP)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
 
 COLUMNS = ("ID", "NAME", "MODELS", "LOAD", "SLOTS", "TOK/S", "UPTIME", "SITE", "URL")
 
@@ -25,15 +42,15 @@ def fmt_uptime(seconds: float) -> str:
 def node_row(node: NodeView) -> tuple[str, ...]:
     slots = f"{node.slots_free}/{node.slots_total} free" if node.slots_total else "-"
     return (
-        node.short_id,
-        node.name or "-",
-        ",".join(node.models) or "-",
+        printable(node.short_id),
+        printable(node.name, 64) or "-",
+        printable(",".join(node.models), 256) or "-",
         f"{node.load:.2f} ({node.active_requests} active, {node.queue_depth} queued)",
         slots,
         f"{node.tokens_per_s:.1f}",
         fmt_uptime(node.uptime_s),
-        node.site or "-",
-        node.url,
+        printable(node.site, 64) or "-",
+        printable(node.url, 256),
     )
 
 
@@ -60,7 +77,10 @@ def render_status(nodes: Sequence[NodeView]) -> str:
     counts = model_counts(nodes)
     parts = [render_table([node_row(n) for n in nodes]), ""]
     parts.append(f"{len(nodes)} node{'s' if len(nodes) != 1 else ''}, {len(counts)} model(s)")
-    parts += [f"  {model}: {len(ids)} node{'s' if len(ids) != 1 else ''}" for model, ids in counts.items()]
+    parts += [
+        f"  {printable(model)}: {len(ids)} node{'s' if len(ids) != 1 else ''}"
+        for model, ids in counts.items()
+    ]
     return "\n".join(parts)
 
 
@@ -108,4 +128,7 @@ def changes(before: Sequence[NodeView], after: Sequence[NodeView]) -> Changes:
 
 
 def describe(node: NodeView) -> str:
-    return f"{node.short_id} {node.name or '-'} ({','.join(node.models) or '-'}) {node.url}"
+    models = printable(",".join(node.models), 256) or "-"
+    return (
+        f"{printable(node.short_id)} {printable(node.name, 64) or '-'} ({models}) {printable(node.url, 256)}"
+    )

@@ -30,7 +30,6 @@ from llamanet.client.responses import (
     chunk_from_native,
 )
 from llamanet.client.transport import Transport
-from llamanet.routing import prefix
 from llamanet.routing.bans import BanList
 from llamanet.routing.prefix import PrefixPolicy
 from llamanet.routing.sites import ALLOWED_SITES_HEADER, BadSitesError, SitePolicy, parse_sites
@@ -64,8 +63,7 @@ class Client:
     ``allowed_sites`` ("site-a,site-b" or a list) keeps requests inside those sites: discovered nodes
     elsewhere are never used, and every request carries the set (``x-llamanet-allowed-sites``) so the
     node that takes it routes only there too (fixed-URL nodes, whose site is unknown, enforce it).
-    ``prefix_routing`` (default on): a chat or prompt whose first 512 characters another request shared
-    goes to the same node, within a bounded load, as the nodes route (``routing.prefix``).
+    ``prefix_routing`` (default on): requests sharing a long prefix go to one node (``routing.prefix``).
     """
 
     def __init__(
@@ -146,7 +144,8 @@ class Client:
         )  # fmt: skip
 
         async def attempt(node: NodeView) -> GenerateResponse:
-            data = await self._transport.post_json(node.url, "/generate", body)
+            await self._planner.admit(node)
+            data = await self._transport.post_json(node.url, "/generate", body, authorized=True)
             return GenerateResponse.from_body(data, node.url)
 
         return await self._call(model, attempt, prompt)
@@ -198,10 +197,11 @@ class Client:
         )  # fmt: skip
 
         async def attempt(node: NodeView) -> ChatResponse:
-            data = await self._transport.post_json(node.url, "/v1/chat/completions", body)
+            await self._planner.admit(node)
+            data = await self._transport.post_json(node.url, "/v1/chat/completions", body, authorized=True)
             return ChatResponse.from_body(data, node.url, node.node_id)
 
-        return await self._call(model, attempt, self._leading(messages))
+        return await self._call(model, attempt, self._planner.chat_leading(messages))
 
     async def chat_stream(
         self,
@@ -222,21 +222,18 @@ class Client:
             top_p=top_p, seed=seed, stop=stop, **options, stream=True,
         )  # fmt: skip
         async with aclosing(
-            self._stream(model, "/v1/chat/completions", body, chunk_from_chat, self._leading(messages))
+            self._stream(
+                model, "/v1/chat/completions", body, chunk_from_chat, self._planner.chat_leading(messages)
+            )
         ) as chunks:
             async for chunk in chunks:
                 yield chunk
 
     # --- failover ---------------------------------------------------------------------------------
-    def _leading(self, messages: Sequence[Message]) -> str:
-        """A chat's leading text, as the node reads it (``routing.prefix.chat_text``)."""
-        turns = ((str(m.get("role", "")), m.get("content")) for m in messages)
-        return prefix.chat_text(turns, self._planner.prefix.min_chars)
-
     async def _call(
-        self, model: str | None, attempt: Callable[[NodeView], Awaitable[T]], leading: str | None = None
+        self, model: str | None, attempt: Callable[[NodeView], Awaitable[T]], lead: str | None = None
     ) -> T:
-        plan, failures = await self._planner.plan(model, leading)
+        plan, failures = await self._planner.plan(model, lead)  # lead: the leading text (prefix rule)
         last: NodeUnavailableError | None = None
         for node in plan:
             try:
@@ -251,19 +248,15 @@ class Client:
         raise self._none_left(model, failures) from last
 
     async def _stream(
-        self,
-        model: str | None,
-        path: str,
-        body: dict[str, Any],
-        parse: ChunkParser,
-        leading: str | None = None,
+        self, model: str | None, path: str, body: dict[str, Any], parse: ChunkParser, lead: str | None = None
     ) -> AsyncGenerator[StreamChunk, None]:
-        plan, failures = await self._planner.plan(model, leading)
+        plan, failures = await self._planner.plan(model, lead)
         last: NodeUnavailableError | None = None
         for node in plan:
             started = finished = False
             try:
-                async with aclosing(self._transport.stream(node.url, path, body)) as events:
+                await self._planner.admit(node)
+                async with aclosing(self._transport.stream(node.url, path, body, authorized=True)) as events:
                     async for event in events:
                         chunk = parse(event, node.url, node.node_id)
                         if chunk is None:

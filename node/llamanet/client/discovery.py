@@ -118,7 +118,12 @@ class StaticDiscovery:
         """The node as its validated ``/status`` describes it; unreachable or a bad answer: not ready."""
         try:
             status = parse_status(
-                await self._transport.get_json(node.url, "/status", timeout=self.probe_timeout)
+                await self._transport.get_json(
+                    node.url,
+                    "/status",
+                    timeout=self.probe_timeout,
+                    authorized=True,  # the user's URL
+                )
             )
         except (ClientError, BadStatusError):
             return unreachable(node)

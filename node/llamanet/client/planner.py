@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llamanet.client.discovery import Discovery
-from llamanet.client.errors import ClientError, NoNodeAvailableError
+from llamanet.client.errors import ClientError, NodeUnavailableError, NoNodeAvailableError
 from llamanet.client.transport import Transport
 from llamanet.routing import candidates, prefix, selection
+from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
 from llamanet.routing.errors import ProbeFailedError
 from llamanet.routing.prefix import PREFIX_OFF, PrefixPolicy
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed
 from llamanet.routing.view import NodeView
+from llamanet_common.proofs import PROOF_PATH, ProofError
 
 
 class Planner:
@@ -49,12 +51,35 @@ class Planner:
         self.clock = clock
         self.sites = sites  # residency: nodes at other sites are never planned (``routing.sites``)
         self.prefix = prefix  # requests sharing a prefix go to the same node, as a node routes them
+        self.proofs = AddressProofs(self._fetch_proof)
+
+    async def _fetch_proof(self, url: str, challenge: str) -> Any:
+        try:
+            params = {"u": url, "c": challenge}
+            return await self.transport.get_json(url, PROOF_PATH, timeout=self.probe_timeout, params=params)
+        except ClientError as exc:
+            raise ProofError(f"{url}: no address proof ({getattr(exc, 'reason', exc)})") from exc
+
+    async def admit(self, node: NodeView) -> None:
+        """Return once ``node`` may get requests and the API key; ``NodeUnavailableError`` otherwise."""
+        try:
+            await self.proofs.prove(node)
+        except ProofError as exc:
+            raise NodeUnavailableError(node.url, str(exc)) from exc
 
     async def _fetch_status(self, node: NodeView) -> Any:
         try:
-            return await self.transport.get_json(node.url, "/status", timeout=self.probe_timeout)
+            await self.admit(node)
+            return await self.transport.get_json(
+                node.url, "/status", timeout=self.probe_timeout, authorized=True
+            )
         except ClientError as exc:
             raise ProbeFailedError(getattr(exc, "reason", str(exc))) from exc
+
+    def chat_leading(self, messages: Iterable[Mapping[str, Any]]) -> str:
+        """A chat's leading text, as the nodes read it (``routing.prefix.chat_text``)."""
+        turns = ((str(m.get("role", "")), m.get("content")) for m in messages)
+        return prefix.chat_text(turns, self.prefix.min_chars)
 
     async def plan(
         self, model: str | None, leading: str | None = None

@@ -2,6 +2,9 @@
 
 Every failure becomes ``NodeUnavailableError`` (try another node) or ``RequestRejectedError`` (don't),
 by routing's ``retry`` policy, the same the node's router follows.
+
+The API key is sent only where a call says ``authorized=True``: to URLs the user gave, and to DHT nodes
+whose URL proved its record's key (``Planner.admit``). Nothing sends it by default.
 """
 
 from __future__ import annotations
@@ -60,27 +63,41 @@ class Transport:
         connect_timeout: float = 5.0,
         headers: Mapping[str, str] | None = None,  # sent with every request (e.g. the allowed sites)
     ) -> None:
-        headers = {**(headers or {}), **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+        self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}  # only where a call says so
         self._http = httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+            headers=dict(headers or {}), timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
         )
 
-    async def get_json(self, url: str, path: str, timeout: float | None = None) -> Any:
+    def _headers(self, authorized: bool) -> dict[str, str]:
+        return self._auth if authorized else {}
+
+    async def get_json(
+        self,
+        url: str,
+        path: str,
+        timeout: float | None = None,
+        *,
+        authorized: bool = False,
+        params: dict[str, str] | None = None,
+    ) -> Any:
         """GET ``url + path``; raises a classified error for anything but a 2xx."""
+        headers = self._headers(authorized)
         try:
             if timeout is None:
-                response = await self._http.get(url + path)
+                response = await self._http.get(url + path, headers=headers, params=params)
             else:
-                response = await self._http.get(url + path, timeout=timeout)
+                response = await self._http.get(url + path, headers=headers, params=params, timeout=timeout)
         except httpx.HTTPError as exc:
             raise NodeUnavailableError(url, f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             raise classify_status(url, response.status_code, _json(response))
         return _json(response)
 
-    async def post_json(self, url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def post_json(
+        self, url: str, path: str, body: dict[str, Any], *, authorized: bool = False
+    ) -> dict[str, Any]:
         try:
-            response = await self._http.post(url + path, json=body)
+            response = await self._http.post(url + path, json=body, headers=self._headers(authorized))
         except httpx.HTTPError as exc:
             raise NodeUnavailableError(url, f"{type(exc).__name__}: {exc}") from exc
         data = _json(response)
@@ -90,13 +107,17 @@ class Transport:
             raise NodeUnavailableError(url, "answer is not a JSON object", response.status_code)
         return data
 
-    async def stream(self, url: str, path: str, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+    async def stream(
+        self, url: str, path: str, body: dict[str, Any], *, authorized: bool = False
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """POST and yield each SSE event's JSON object until ``[DONE]`` or the end of the stream.
 
         Error events raise (classified); so do connection failures, before or during the stream.
         """
         try:
-            async with self._http.stream("POST", url + path, json=body) as response:
+            async with self._http.stream(
+                "POST", url + path, json=body, headers=self._headers(authorized)
+            ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise classify_status(url, response.status_code, _json(response))

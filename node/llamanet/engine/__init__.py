@@ -6,6 +6,7 @@
 - ``textstream``  bytes-to-text streaming: split UTF-8 sequences and stop strings held back correctly.
 - ``chat``        chat templates: the GGUF's own, else one chosen by architecture, or an override.
 - ``grammar``     GBNF grammars for structured output (any JSON, or a JSON schema).
+- ``schema_limits`` how complex a response_format schema (and its grammar) may be; checked first.
 - ``sampler``     builds a llama.cpp sampler chain (penalties, grammar, top-k/p, min-p, temp, seed).
 - ``logprobs``    log-softmax and top alternatives from a logits row.
 - ``sizing``      default slot count and context size from the model's shape and available memory.

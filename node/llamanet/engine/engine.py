@@ -21,7 +21,7 @@ from llamanet.engine.events import Event, Failed, Finished
 from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
 from llamanet.engine.runtime import Runtime, RuntimeConfig
-from llamanet.engine.sampler import build_sampler
+from llamanet.engine.sampler import Sampler, build_sampler
 from llamanet.engine.scheduler import Job, Scheduler
 from llamanet.engine.stats import EngineStats
 from llamanet.models.gguf import GGUFInfo, read_gguf
@@ -40,6 +40,12 @@ class ModelInfo:
     n_parallel: int
     chat_format: str
     n_gpu_layers: int
+
+
+def cannot_fit(n_chars: int, longest_token_bytes: int, n_ctx: int) -> bool:
+    """True when a text of ``n_chars`` characters has more tokens than ``n_ctx`` however it tokenizes:
+    each character is at least one byte and each token at most ``longest_token_bytes`` bytes."""
+    return n_chars > (n_ctx + 1) * max(1, longest_token_bytes)
 
 
 class Generation:
@@ -128,12 +134,25 @@ class Engine:
         return engine
 
     # --- prompts ---------------------------------------------------------------------------------
+    def check_prompt_chars(self, n_chars: int) -> None:
+        """Refuse, without tokenizing it, a prompt too long for the context whatever its tokens."""
+        if cannot_fit(n_chars, self.runtime.longest_token_bytes, self.info.n_ctx_slot):
+            raise InvalidRequestError(
+                f"the prompt has {n_chars} characters, more than this node's context of "
+                f"{self.info.n_ctx_slot} tokens can hold",
+                param="prompt",
+                code="context_length_exceeded",
+            )
+
     def tokenize_text(self, text: str) -> list[int]:
         """A completion prompt: BOS added as the model wants, special tokens parsed."""
+        self.check_prompt_chars(len(text))
         return self.runtime.tokenize(text, add_bos=self.runtime.add_bos)
 
     def tokenize_chat(self, messages: Sequence[dict[str, str]]) -> list[int]:
+        self.check_prompt_chars(sum(len(m.get("content", "")) for m in messages))
         prompt = self.template.render(messages)
+        self.check_prompt_chars(len(prompt))
         bos = self.template.bos_token
         add_bos = self.runtime.add_bos and not (bos and prompt.startswith(bos))
         return self.runtime.tokenize(prompt, add_bos=add_bos)
@@ -170,10 +189,16 @@ class Engine:
                 code="context_length_exceeded",
             )
 
-    def submit(self, request: GenerationRequest) -> Generation:
+    def sampler_for(self, request: GenerationRequest) -> Sampler:
+        """The request's sampler (parsing its grammar, if any: callable from a worker thread)."""
         self.check_fits(len(request.prompt_tokens), request.max_tokens)
         rt = self.runtime
-        sampler = build_sampler(rt.vocab, rt.n_vocab, request.sampling, request.grammar)
+        return build_sampler(rt.vocab, rt.n_vocab, request.sampling, request.grammar)
+
+    def submit(self, request: GenerationRequest, sampler: Sampler | None = None) -> Generation:
+        """Queue ``request``, with the sampler ``sampler_for`` built (built here when not given)."""
+        if sampler is None:
+            sampler = self.sampler_for(request)
         loop = asyncio.get_running_loop()
         outbox = self._outboxes.get(loop)
         if outbox is None:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from llama_cpp import _internals
 
 from llamanet.engine import llama_log
-from llamanet.engine.errors import ModelLoadError
+from llamanet.engine.errors import InvalidRequestError, ModelLoadError
 from llamanet.engine.gil_calls import held
 from llamanet.engine.sampler import Greedy, SamplerChain
 
@@ -76,10 +76,28 @@ class Runtime:
         self._row_type = ctypes.POINTER(ctypes.c_float * self.n_vocab)
         self._pieces: dict[int, bytes] = {}
         self._ends: dict[int, bool] = {}
+        self.longest_token_bytes = self._longest_token_bytes()
+
+    def _longest_token_bytes(self) -> int:
+        """Bytes of the vocabulary's longest token (special tokens as text): a prompt of B bytes has at
+        least B / this many tokens, which bounds a prompt's length before it is tokenized."""
+        buf = ctypes.create_string_buffer(256)
+        longest = 1
+        for token in range(self.n_vocab):
+            n = held.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, True)
+            longest = max(longest, abs(n))
+        return longest
 
     # --- tokens ----------------------------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool, special: bool = True) -> list[int]:
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\\ud800" in the JSON) has no UTF-8 form
+            raise InvalidRequestError(
+                f"the prompt is not valid Unicode text: {exc.reason} at character {exc.start}",
+                param="prompt",
+                code="invalid_text",
+            ) from exc
         room = len(data) + 8  # about one token per byte at most, plus BOS, EOS and a dummy prefix
         while True:
             tokens = (llama_cpp.llama_token * room)()

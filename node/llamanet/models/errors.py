@@ -21,3 +21,7 @@ class DownloadError(ModelError):
 
 class ChecksumMismatchError(DownloadError):
     """The downloaded bytes do not have the expected sha256."""
+
+
+class ChecksumRequiredError(DownloadError):
+    """A URL pull without an expected sha256 (and without ``--insecure-no-checksum``)."""

@@ -15,6 +15,9 @@ Pure modules (the client imports them too; nothing here imports a web framework)
 
 With I/O:
 - ``lookup_cache``  ``LookupCache``: bounded, single-flight cache of swarm lookups (node and client).
+- ``address_proofs`` ``AddressProofs``: a record's URL proves the record's key before it gets traffic
+                    (node and client; cached per record seq).
+- ``capped``        reading a peer's answer within a byte cap and an idle timeout.
 - ``candidates``    ``plan``: eligible views, two probed (``/status`` validated), in pipeline order.
 - ``directory``     ``SwarmDirectory``: this node's cached DHT lookups as ``NodeView`` lists.
 - ``forwarder``     HTTP forwarding with failover before the first token; ``Upstream`` byte streams.

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from llamanet.routing.lookup_cache import LookupCache
-from llamanet.routing.view import NodeView, view_from_record
+from llamanet.routing.view import NodeView, reachable, view_from_record
 from llamanet.swarm.errors import SwarmError
 from llamanet_common.record import NodeRecord
 
@@ -30,9 +30,11 @@ class SwarmDirectory:
         stale_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         max_models: int = 256,
+        allows: Callable[[str], bool] = lambda url: True,
     ) -> None:
         self._lookup = lookup
         self.self_id = self_id
+        self.allows = allows  # which peer URLs may be used (``NetworkPolicy.allows``)
         self._cache: LookupCache[list[NodeRecord]] = LookupCache(
             self._ask,
             fresh_s=fresh_s,
@@ -67,7 +69,8 @@ class SwarmDirectory:
 
     async def views(self, model: str | None = None, *, include_self: bool = False) -> list[NodeView]:
         found = (view_from_record(r) for r in await self.records(model))
-        return [v for v in found if v is not None and (include_self or v.node_id != self.self_id)]
+        usable = (reachable(v, self.allows) for v in found if v is not None)
+        return [v for v in usable if v is not None and (include_self or v.node_id != self.self_id)]
 
 
 def newest_per_node(primary: list[NodeRecord], extra: list[NodeRecord], model: str) -> list[NodeRecord]:

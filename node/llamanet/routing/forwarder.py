@@ -5,6 +5,12 @@ requests fail over until the upstream's first bytes arrive (a node sends nothing
 token); after that the stream passes straight through as ``Upstream.chunks``, and closing that iterator
 (the API does when the client leaves) closes the upstream connection, which cancels the generation there.
 Which answers fail over is ``retry.fails_over``. No web framework here: the API builds the response.
+
+Trust: a candidate from a DHT record gets the request only once its URL proved the record's key
+(``AddressProofs``; a failed proof bans it like a failure). The request carries this node's signed
+forward proof for that candidate (``ForwardSigner``), never the user's credential. Answers are capped
+in size and idle time (``capped``): a peer that breaks the caps fails over before the first bytes and
+ends the stream with an ``upstream_failed`` event after them.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from dataclasses import dataclass, replace
 
 import httpx
 
+from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
+from llamanet.routing.capped import AnswerLimits, PeerAnswerError, capped, read_capped
 from llamanet.routing.errors import NoPeerAvailableError
 from llamanet.routing.retry import error_code, fails_over
 from llamanet.routing.view import NodeView
+from llamanet_common.proofs import SITES_HEADER, ForwardSigner, ProofError
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +40,14 @@ _PASS_HEADERS = ("content-type", "retry-after")
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A request as it is sent on: the path (with its query), raw body and the headers to pass."""
+    """A request as it is sent on: the path (with its query), raw body, the headers to pass (never the
+    user's credential) and the hop count it arrives with at the next node."""
 
     path: str
     body: bytes
     headers: Mapping[str, str]
     stream: bool
+    hops: int = 1
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,32 @@ def _headers(upstream: httpx.Response, view: NodeView) -> dict[str, str]:
 
 
 class Forwarder:
-    def __init__(self, client: httpx.AsyncClient, bans: BanList) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        bans: BanList,
+        proofs: AddressProofs,
+        signer: ForwardSigner | None = None,
+        limits: AnswerLimits | None = None,
+    ) -> None:
         self.client = client
         self.bans = bans
+        self.proofs = proofs
+        self.signer = signer
+        self.limits = limits or AnswerLimits()
+
+    def _request(self, view: NodeView, out: Outgoing) -> httpx.Request:
+        headers = {**out.headers, HOPS_HEADER: str(out.hops)}
+        if self.signer is not None:
+            sites = headers.get(SITES_HEADER, "")  # signed with the rest: the next hop cannot widen it
+            headers.update(self.signer.headers("POST", out.path, out.body, view.node_id, out.hops, sites))
+        return self.client.build_request("POST", view.url + out.path, content=out.body, headers=headers)
+
+    async def _proven(self, view: NodeView) -> None:
+        try:
+            await self.proofs.prove(view)
+        except ProofError as exc:
+            raise _Retry(str(exc)) from exc
 
     async def forward(self, outgoing: Outgoing, candidates: Sequence[NodeView]) -> Upstream:
         failures: list[str] = []
@@ -78,6 +112,7 @@ class Forwarder:
             if self.bans.is_banned(view.key, time.monotonic()):
                 continue
             try:
+                await self._proven(view)
                 upstream = await (
                     self._stream(view, outgoing) if outgoing.stream else self._once(view, outgoing)
                 )
@@ -95,37 +130,45 @@ class Forwarder:
 
     async def _once(self, view: NodeView, out: Outgoing) -> Upstream:
         try:
-            r = await self.client.post(view.url + out.path, content=out.body, headers=dict(out.headers))
+            r = await self.client.send(self._request(view, out), stream=True)
         except httpx.HTTPError as exc:
             raise _Retry(type(exc).__name__) from exc
-        if r.status_code >= 400 and fails_over(r.status_code, error_code(r.content)):
+        try:
+            content = await read_capped(r, self.limits)
+        except (httpx.HTTPError, PeerAnswerError) as exc:
+            raise _Retry(str(exc) or type(exc).__name__) from exc
+        finally:
+            await r.aclose()
+        if r.status_code >= 400 and fails_over(r.status_code, error_code(content)):
             raise _Retry(f"HTTP {r.status_code}")
-        return Upstream(r.status_code, _headers(r, view), body=r.content)
+        return Upstream(r.status_code, _headers(r, view), body=content)
 
     async def _stream(self, view: NodeView, out: Outgoing) -> Upstream:
-        request = self.client.build_request(
-            "POST", view.url + out.path, content=out.body, headers=dict(out.headers)
-        )
         try:
-            r = await self.client.send(request, stream=True)
+            r = await self.client.send(self._request(view, out), stream=True)
         except httpx.HTTPError as exc:
             raise _Retry(type(exc).__name__) from exc
         try:
             if r.status_code != 200:
-                content = await r.aread()
-                await r.aclose()
+                try:
+                    content = await read_capped(r, self.limits)
+                except PeerAnswerError as exc:
+                    raise _Retry(str(exc)) from exc
+                finally:
+                    await r.aclose()
                 if fails_over(r.status_code, error_code(content)):
                     raise _Retry(f"HTTP {r.status_code}")
                 return Upstream(r.status_code, _headers(r, view), body=content)
             chunks = r.aiter_raw()
-            first = await anext(chunks)
+            first = await anext(chunks)  # the wait for a slot and the first token: forward_timeout
         except (StopAsyncIteration, httpx.HTTPError) as exc:
             await r.aclose()
             raise _Retry("closed before the first token") from exc
         except BaseException:  # cancelled (the client left): do not leave the connection open
             await r.aclose()
             raise
-        return Upstream(200, _headers(r, view), chunks=_relay(first, chunks, r, view))
+        rest = capped(chunks, replace(self.limits, max_bytes=max(0, self.limits.max_bytes - len(first))))
+        return Upstream(200, _headers(r, view), chunks=_relay(first, rest, r, view))
 
 
 async def _relay(
@@ -135,7 +178,7 @@ async def _relay(
         yield first
         async for chunk in chunks:
             yield chunk
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, PeerAnswerError) as exc:
         log.warning("stream from node %s broke: %s", view.node_id[:12], exc)
         error = {
             "error": {

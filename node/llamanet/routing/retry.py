@@ -3,7 +3,9 @@
 Fail over (ban the node, try the next candidate) on what another node may not share:
 - no answer: connection errors and timeouts (the callers map those themselves);
 - 429 (busy) and every 5xx (broken, loading, shutting down);
-- 404 ``model_not_found``: the node no longer serves the model its record still names (a stale record).
+- 404 ``model_not_found``: the node no longer serves the model its record still names (a stale record);
+- 401/403 ``invalid_forward_proof`` / ``forwarding_refused``: the peer refused this node's forward proof
+  (clock skew, another swarm secret, a keyed node without a secret), not the request.
 
 Never on any other 4xx: the request itself is wrong (400, 401, 413 ...) and would fail anywhere. A plain
 404 (no such route) and 408 are other 4xx too.
@@ -15,6 +17,7 @@ import json
 from typing import Any
 
 STALE_RECORD_CODE = "model_not_found"
+PEER_REFUSAL_CODES = frozenset({"invalid_forward_proof", "forwarding_refused"})  # ``api.peer_auth``
 # error ``type``s of an event inside an SSE stream that say the node, not the request, failed
 FAILOVER_EVENT_TYPES = frozenset({"server_error", "service_unavailable", "rate_limit_error"})
 _MAX_ERROR_BODY = 64 * 1024
@@ -22,7 +25,12 @@ _MAX_ERROR_BODY = 64 * 1024
 
 def fails_over(status: int, code: str | None = None) -> bool:
     """True if an HTTP error answer ``status`` (with OpenAI error ``code``) should go to another node."""
-    return status == 429 or status >= 500 or (status == 404 and code == STALE_RECORD_CODE)
+    return (
+        status == 429
+        or status >= 500
+        or (status == 404 and code == STALE_RECORD_CODE)
+        or (status in (401, 403) and code in PEER_REFUSAL_CODES)
+    )
 
 
 def event_fails_over(error_type: str | None) -> bool:

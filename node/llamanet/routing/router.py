@@ -6,21 +6,28 @@ enough prefix goes to the node its prefix hashes to, within a bounded load: ``pr
 sends the request on (carrying those sites) and returns the ``Upstream`` answer, or None when every
 candidate failed and this node serves the model itself. The API layer turns both into responses and
 owns disconnects; this module knows no web framework.
+
+No user credential ever leaves this node: ``/status`` probes and forwarded requests carry this node's
+own signed proof (``signer``), and user traffic goes only to URLs that proved their record's key.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
 from llamanet.routing import candidates as planning
 from llamanet.routing import prefix, selection
+from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
+from llamanet.routing.capped import AnswerLimits, PeerAnswerError, read_capped
 from llamanet.routing.decision import Decision, Forward, ServeHere, serve_locally, target_model
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.errors import (
@@ -35,9 +42,29 @@ from llamanet.routing.prefix import PREFIX_OFF, Load, PrefixPolicy
 from llamanet.routing.selection import Rules
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed, prefer_site, request_policy
 from llamanet.routing.view import NodeView
+from llamanet_common.proofs import PROOF_PATH, ForwardSigner, ProofError
 from llamanet_common.status import NodeStatus
 
 PROBE_TIMEOUT_S = 1.0
+PROBE_LIMITS = AnswerLimits(max_bytes=64 * 1024, idle_s=PROBE_TIMEOUT_S)  # a /status or proof answer
+
+
+async def get_small_json(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict[str, str] | None = None
+) -> Any:
+    """GET a peer's small JSON answer (``/status``, a proof) within ``PROBE_LIMITS``; raises
+    ``httpx.HTTPError``, ``PeerAnswerError`` or ``ValueError`` (not JSON, or nested too deep)."""
+    request = client.build_request("GET", url, headers=headers, params=params, timeout=PROBE_TIMEOUT_S)
+    r = await client.send(request, stream=True)
+    try:
+        r.raise_for_status()
+        body = await read_capped(r, PROBE_LIMITS)
+    finally:
+        await r.aclose()
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deep") from exc
 
 
 class RequestRouter:
@@ -53,6 +80,8 @@ class RequestRouter:
         sites: SitePolicy = EVERY_SITE,
         own_site: str | None = None,
         site_margin: float = 0.0,
+        signer: ForwardSigner | None = None,
+        limits: AnswerLimits | None = None,
         prefix: PrefixPolicy = PREFIX_OFF,
         local_status: Callable[[], NodeStatus] | None = None,
     ) -> None:
@@ -61,8 +90,10 @@ class RequestRouter:
         self.local_model = local_model
         self.local_slots_free = local_slots_free  # None while the local model is loading
         self.max_hops = max_hops
+        self.signer = signer
         self.bans = BanList(base_s=2.0)
-        self.forwarder = Forwarder(client, self.bans)
+        self.proofs = AddressProofs(self._fetch_proof)
+        self.forwarder = Forwarder(client, self.bans, self.proofs, signer, limits)
         self.inflight: Counter[str] = Counter()
         self.rng = rng or random.Random()
         self.sites = sites  # --route-sites: requests may narrow it (``request_policy``), never widen it
@@ -89,7 +120,6 @@ class RequestRouter:
         self,
         requested: str | None,
         hops: int,
-        authorization: str | None = None,
         *,
         sites: SitePolicy | None = None,
         prefix_key: str | None = None,
@@ -126,7 +156,7 @@ class RequestRouter:
         others = [v for v in allowed if not self.bans.is_banned(v.key, now)]
         if key is not None and others:
             me = self._local_load() if mine and free is not None else None
-            decided = await self._prefix_decision(key, here, me, others, hops, policy, authorization)
+            decided = await self._prefix_decision(key, here, me, others, hops, policy)
             if decided is not None:
                 return decided
         if serve_locally(
@@ -148,7 +178,7 @@ class RequestRouter:
         plan = await planning.plan(
             others,
             model,
-            fetch=self._status_fetcher(authorization),
+            fetch=self._fetch_status,
             bans=self.bans,
             now=now,
             rng=self.rng,
@@ -197,7 +227,6 @@ class RequestRouter:
         others: list[NodeView],
         hops: int,
         policy: SitePolicy,
-        authorization: str | None,
     ) -> Decision | None:
         """Serve here or forward to the first node in ``key``'s rendezvous order within the bounded
         load (``prefix.choose``); the first other node in that order is probed first, so its fresh
@@ -217,7 +246,7 @@ class RequestRouter:
         if me is not None and ring[0] == me.key and prefix.within_bound(me, pool(), e):
             return here  # the prefix is this node's and its load is within the bound
         owner = next(k for k in ring if k in views)
-        fresh = await planning.probe(views[owner], self._status_fetcher(authorization))
+        fresh = await planning.probe(views[owner], self._fetch_status)
         if isinstance(fresh, NodeView):
             views[owner] = fresh
         else:
@@ -250,15 +279,16 @@ class RequestRouter:
             found = [v for v in await self.directory.views() if model in v.models]
         return found
 
-    def _status_fetcher(self, authorization: str | None) -> planning.FetchStatus:
-        headers = {"authorization": authorization} if authorization else {}
+    async def _fetch_status(self, view: NodeView) -> object:
+        """A peer's ``/status``, asked with this node's own proof (never a user's key)."""
+        headers = self.signer.headers("GET", "/status", b"", view.node_id, 0) if self.signer else {}
+        try:
+            return await get_small_json(self.client, f"{view.url}/status", headers)
+        except (httpx.HTTPError, PeerAnswerError, ValueError) as exc:
+            raise ProbeFailedError(f"/status: {type(exc).__name__}") from exc
 
-        async def fetch(view: NodeView) -> object:
-            try:
-                r = await self.client.get(f"{view.url}/status", headers=headers, timeout=PROBE_TIMEOUT_S)
-                r.raise_for_status()
-                return r.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                raise ProbeFailedError(f"/status: {type(exc).__name__}") from exc
-
-        return fetch
+    async def _fetch_proof(self, url: str, challenge: str) -> Any:
+        try:
+            return await get_small_json(self.client, url + PROOF_PATH, {}, {"u": url, "c": challenge})
+        except (httpx.HTTPError, PeerAnswerError, ValueError) as exc:
+            raise ProofError(f"{url}: no address proof ({type(exc).__name__})") from exc

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from llamanet.routing.errors import RoutingError
 from llamanet.routing.view import NodeView
+from llamanet_common.proofs import SITES_HEADER
 
-ALLOWED_SITES_HEADER = "x-llamanet-allowed-sites"
+ALLOWED_SITES_HEADER = SITES_HEADER  # signed in forwarded requests (``llamanet_common.proofs``)
 ANY_SITE = "*"
 MAX_SITES = 32
 MAX_SITE_CHARS = 64

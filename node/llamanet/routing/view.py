@@ -8,6 +8,7 @@ claim, so its key is its URL (``url_key``): a URL cannot be mistaken for a 40-he
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -44,6 +45,8 @@ class NodeView:
     source: Source = "dht"
     dht_address: str | None = None
     expires_at: float | None = None
+    public_key: str = ""  # a record's key: its URL must prove it (``address_proofs``) before traffic
+    seq: int = 0  # a record's sequence number: a new record is proved again
 
     @property
     def key(self) -> str:
@@ -111,7 +114,17 @@ def view_from_record(record: NodeRecord) -> NodeView | None:
         source="dht",
         dht_address=f"{record.dht_host}:{record.dht_port}",
         expires_at=record.expires_at,
+        public_key=record.public_key,
+        seq=record.seq,
     )
+
+
+def reachable(view: NodeView, allows: Callable[[str], bool]) -> NodeView | None:
+    """``view`` with only the URLs this reader may use (``urls.NetworkPolicy``), or None if none is left."""
+    urls = tuple(u for u in view.urls if allows(u))
+    if not urls:
+        return None
+    return view if urls == view.urls else replace(view, url=urls[0], urls=urls)
 
 
 def view_from_url(url: str) -> NodeView:

@@ -109,6 +109,7 @@ class EntryStore(IStorage):  # type: ignore[misc]
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """Key name -> entries (node id, seq, withdrawn, seconds until expiry), for status pages."""
+        self.cull()  # once, before the walk: culling inside it would drop keys the walk still names
         now = self._clock()
         return {
             self._names[dkey]: [
@@ -118,9 +119,9 @@ class EntryStore(IStorage):  # type: ignore[misc]
                     "withdrawn": e.record.withdrawn,
                     "expires_in": round(e.expires_at - now, 2),
                 }
-                for e in self.entries(dkey)
+                for _, e in sorted(entries.items())
             ]
-            for dkey in sorted(self._entries, key=lambda d: self._names[d])
+            for dkey, entries in sorted(self._entries.items(), key=lambda item: self._names[item[0]])
         }
 
     def __bool__(self) -> bool:  # an empty store is still a store (kademlia tests ``storage or ...``)

@@ -11,19 +11,19 @@ from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.router import RequestRouter
 from llamanet.settings import Settings
 from llamanet_common.record import NodeRecord
+from tests.peerkeys import node_id, proof_answer, record
 
-PEER = "b" * 40
+PEER = node_id("peer")
 
 
 def peer_record() -> NodeRecord:
-    return NodeRecord(
-        node_id=PEER, dht_host="h", dht_port=1, seq=1, expires_at=1e12, public_key="0" * 64,
-        urls=["http://peer"], models=["other"], slots_total=4, slots_free=4,
-    )  # fmt: skip
+    return record("peer", "other")
 
 
 def peer(request: httpx.Request) -> httpx.Response:
-    assert request.headers["x-llamanet-hops"] == "1"
+    if (proof := proof_answer(request)) is not None:
+        return proof
+    assert request.headers["x-llamanet-hops"] == "1" and "authorization" not in request.headers
     if request.url.path == "/generate/stream":
         events = httpx.ByteStream(b'data: {"text":"hi"}\n\n')
         return httpx.Response(200, stream=events, headers={"content-type": "text/event-stream"})
@@ -45,8 +45,10 @@ def client() -> TestClient:
     return TestClient(create_app(node))
 
 
-def test_a_request_for_another_model_is_answered_by_the_peer() -> None:
-    r = client().post("/generate", json={"prompt": "hi", "model": "other"})
+def test_a_request_for_another_model_is_answered_by_the_peer_without_the_users_key() -> None:
+    r = client().post(
+        "/generate", json={"prompt": "hi", "model": "other"}, headers={"authorization": "Bearer k"}
+    )
     assert r.status_code == 200 and r.json() == {"text": "from the peer"}
     assert r.headers["x-llamanet-node"] == PEER
 

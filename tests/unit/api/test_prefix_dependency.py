@@ -14,11 +14,14 @@ from llamanet.routing.router import RequestRouter
 from llamanet.settings import Settings
 from llamanet_common.record import NodeRecord
 from llamanet_common.status import NodeStatus
+from tests.peerkeys import node_id, proof_answer, record
 
-SELF, PEER = "a" * 40, "b" * 40
+SELF, PEER = "a" * 40, node_id("peer")
 
 
 def peer(request: httpx.Request) -> httpx.Response:
+    if (proof := proof_answer(request)) is not None:
+        return proof  # the peer proves its record's key before it gets user traffic
     if request.url.path == "/status":
         return httpx.Response(200, json={"status": "ready", "slots_total": 4, "slots_free": 4})
     return httpx.Response(200, json={"text": "from the peer"})
@@ -26,20 +29,7 @@ def peer(request: httpx.Request) -> httpx.Response:
 
 def client() -> TestClient:
     async def lookup(model: str | None) -> list[NodeRecord]:
-        return [
-            NodeRecord(
-                node_id=PEER,
-                dht_host="h",
-                dht_port=1,
-                seq=1,
-                expires_at=1e12,
-                public_key="0" * 64,
-                urls=["http://peer"],
-                models=["local"],
-                slots_total=4,
-                slots_free=4,
-            )
-        ]
+        return [record("peer", "local")]
 
     node = Node(settings=Settings(), node_id=SELF, model_name="local")  # type: ignore[call-arg]
     idle = NodeStatus(node_id=SELF, model="local", status="ready", slots_total=4, slots_free=4)

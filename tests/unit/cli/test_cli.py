@@ -90,3 +90,22 @@ def test_the_operator_is_not_a_node_command(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["operator", "--all-namespaces"])
     assert "invalid choice: 'operator'" in capsys.readouterr().err
+
+
+def test_secrets_as_flags_warn_towards_the_file_forms() -> None:
+    from llamanet.cli.main import secret_flag_warnings
+
+    args = build_parser().parse_args(["node", "--api-key", "k", "--swarm-secret", "s"])
+    warnings = secret_flag_warnings(args)
+    assert len(warnings) == 2
+    assert "--api-key-file" in warnings[0] and "ps" in warnings[0]
+    assert "--swarm-secret-file" in warnings[1]
+    assert secret_flag_warnings(build_parser().parse_args(["node", "--api-key-file", "f"])) == []
+
+
+def test_limit_flags_map_to_settings() -> None:
+    args = build_parser().parse_args(
+        ["node", "--max-body-bytes", "2048", "--header-timeout", "2", "--max-connections-per-client", "3"]
+    )
+    s = settings_from(args)
+    assert (s.max_body_bytes, s.header_timeout, s.max_connections_per_client) == (2048, 2.0, 3)

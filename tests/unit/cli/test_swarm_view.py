@@ -46,3 +46,23 @@ def test_changes_report_joins_and_leaves() -> None:
     assert (diff.joined, diff.left) == ([c], [NODES[0]])
     assert swarm_view.changes(NODES, NODES) == swarm_view.Changes([], [])
     assert swarm_view.describe(c) == "cccccccc - (x) http://c:8000"
+
+
+def test_peer_strings_lose_control_characters_before_the_terminal() -> None:
+    # issue 16: a site name with terminal escape codes was printed as is by `llamanet status`
+    evil = node(
+        "e",
+        ("smol\x1b[2J",),
+        name="\x1b]0;owned\x07alpha",
+        site="lab\u202e\x9b31m",
+        uptime_s=1,
+    )
+    text = swarm_view.render_status([evil]) + swarm_view.describe(evil)
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text)
+    assert "\u202e" not in text
+    assert "alpha" in text and "lab31m" in text and "smol[2J" in text
+
+
+def test_printable_cuts_long_values() -> None:
+    assert swarm_view.printable("x" * 500, 10) == "x" * 9 + "…"
+    assert swarm_view.printable(None) == ""

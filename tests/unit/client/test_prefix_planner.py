@@ -13,25 +13,25 @@ NODES = [node(c) for c in "abc"]
 IDS = [n.node_id for n in NODES]
 
 
-def text_owned_by(node_id: str) -> str:
+def text_owned_by(node_id: str, ids: list[str] = IDS) -> str:
     for i in range(1000):
         text = f"Tenant {i} system prompt. " * 30
-        if ranked(prefix_key(text, 512) or "", IDS)[0] == node_id:
+        if ranked(prefix_key(text, 512) or "", ids)[0] == node_id:
             return text
     raise AssertionError("none found")
 
 
 def test_the_prefix_node_goes_first_within_the_bound() -> None:
-    text = text_owned_by("c" * 40)
-    assert by_prefix(NODES, PrefixPolicy(), text)[0].node_id == "c" * 40
+    text = text_owned_by(IDS[2])
+    assert by_prefix(NODES, PrefixPolicy(), text)[0].node_id == IDS[2]
     assert by_prefix(NODES, PrefixPolicy(), text[:100]) == NODES  # too short: unchanged
     assert by_prefix(NODES, PrefixPolicy(enabled=False), text) == NODES
     busy = [NODES[0], NODES[1], replace(NODES[2], active_requests=4, slots_free=0)]
-    assert by_prefix(busy, PrefixPolicy(), text)[0].node_id != "c" * 40
+    assert by_prefix(busy, PrefixPolicy(), text)[0].node_id != IDS[2]
 
 
 def test_fixed_url_nodes_hash_by_the_node_id_they_report() -> None:
-    text = text_owned_by("b" * 40)
+    text = text_owned_by("b" * 40, [c * 40 for c in "abc"])
     static = [NodeView(url=f"http://{c}", node_id=c * 40, source="static", slots_total=4) for c in "abc"]
     assert by_prefix(static, PrefixPolicy(), text)[0].url == "http://b"
 

@@ -41,6 +41,8 @@ def test_gpus_offload_every_layer_unless_told() -> None:
         (url_spec(swarm={"bootstrapPeers": ["no-port"]}), "bootstrapPeers"),
         (url_spec(swarm={"dhtServiceType": "LoadBalancer", "dhtNodePort": 30001}), "dhtNodePort"),
         (url_spec(swarm={"advertiseUrls": ["x.org"]}), "advertiseUrls"),
+        (url_spec(swarm={"advertiseUrls": ["http://a.example.org:30800/v1"]}), "path"),
+        (url_spec(swarm={"advertiseUrls": ["http://169.254.169.254"]}), "link-local"),
         (url_spec(service={"nodePort": 30900}), "service.nodePort"),
         (url_spec(routing={"allowedSites": ["a,b"]}), "allowedSites"),
         (url_spec(routing={"allowedSites": ["*"]}), "allowedSites"),

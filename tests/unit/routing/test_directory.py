@@ -15,7 +15,7 @@ def record(
         seq=seq,
         expires_at=1e12,
         public_key="0" * 64,
-        urls=urls if urls is not None else ["http://x:1/"],
+        urls=urls if urls is not None else ["http://x:1"],
         models=list(models),
     )
 
@@ -49,7 +49,7 @@ async def test_a_models_answer_is_merged_with_the_newer_all_nodes_answer() -> No
     now = [0.0]
     answers = {
         "m": [record("a"), record("b")],  # an older answer: b has left since, c has joined
-        None: [record("a", seq=3, urls=["http://new:1/"]), record("c"), record("d", models=("other",))],
+        None: [record("a", seq=3, urls=["http://new:1"]), record("c"), record("d", models=("other",))],
     }
 
     async def lookup(model: str | None) -> list[NodeRecord]:
@@ -60,7 +60,7 @@ async def test_a_models_answer_is_merged_with_the_newer_all_nodes_answer() -> No
     await d.records()  # e.g. /v1/models
     merged = await d.records("m")
     assert [(r.node_id[0], r.seq) for r in merged] == [("a", 3), ("b", 1), ("c", 1)]  # d serves "other"
-    assert merged[0].urls == ["http://new:1/"]  # the highest seq of a node wins
+    assert merged[0].urls == ["http://new:1"]  # the highest seq of a node wins
     assert [r.node_id[0] for r in await d.records()] == ["a", "c", "d"]  # all nodes: unchanged
 
 

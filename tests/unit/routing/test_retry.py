@@ -16,6 +16,11 @@ def test_a_stale_records_model_not_found_fails_over_other_404s_do_not() -> None:
     assert not fails_over(404, "not_found")
 
 
+def test_a_peer_refusing_this_nodes_forward_proof_fails_over_a_refused_user_key_does_not() -> None:
+    assert fails_over(401, "invalid_forward_proof") and fails_over(403, "forwarding_refused")
+    assert not fails_over(401, "invalid_api_key") and not fails_over(400, "invalid_forward_proof")
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 408, 413, 422])
 def test_other_client_errors_never_fail_over(status: int) -> None:
     assert not fails_over(status, "model_not_found" if status == 400 else None)

@@ -22,6 +22,8 @@ from llamanet.routing.sites import (
 )
 from llamanet.routing.view import NodeView, view_from_url
 from llamanet_common.record import NodeRecord
+from tests.peerkeys import proof_answer
+from tests.peerkeys import record as peer_record
 
 SELF = "0" * 40
 
@@ -86,10 +88,7 @@ def test_own_site_goes_first_within_the_margin_and_not_beyond() -> None:
 
 
 def record(c: str, site: str | None, model: str = "m") -> NodeRecord:
-    return NodeRecord(
-        node_id=c * 40, dht_host="h", dht_port=1, seq=1, expires_at=1e12, public_key="0" * 64,
-        urls=[f"http://{c}"], models=[model], slots_total=4, slots_free=4, site=site,
-    )  # fmt: skip
+    return peer_record(c, model, site=site)  # a key per peer: it proves its URL (``tests.peerkeys``)
 
 
 class Peers:
@@ -99,6 +98,8 @@ class Peers:
         self.sent: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if (proof := proof_answer(request)) is not None:
+            return proof
         if request.url.path == "/status":
             return httpx.Response(200, json={"status": "ready", "slots_total": 4, "slots_free": 4})
         self.sent.append(request)

@@ -6,7 +6,7 @@ from llamanet_common.status import parse_status
 
 def test_a_record_becomes_a_view_with_its_first_url() -> None:
     fields = RecordFields(
-        urls=["http://10.0.0.1:8000/", "http://pub:8000"], models=["m"], queue_depth=2, active_requests=1,
+        urls=["http://10.0.0.1:8000", "http://pub:8000"], models=["m"], queue_depth=2, active_requests=1,
         slots_total=4, slots_free=3, tokens_per_s=12.5, uptime_s=60, name="n1", site="lab",
     )  # fmt: skip
     record = build_record(

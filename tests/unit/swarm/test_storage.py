@@ -60,6 +60,18 @@ def test_entries_expire(identity: NodeIdentity) -> None:
     assert len(entries) == 0
 
 
+def test_snapshot_survives_an_entry_expiring_under_it() -> None:
+    # issue 16: GET /dht/status answered 500 (KeyError) whenever one key's last entry had expired
+    entries, clock = store()
+    short, long = NodeIdentity.generate(), NodeIdentity.generate()
+    entries.put(model_key("aaa"), make_record(short, ttl=3, models=("aaa",)).to_json())
+    entries.put(model_key("zzz"), make_record(long, ttl=30, models=("zzz",)).to_json())
+    clock.now += 3.5
+    snap = entries.snapshot()
+    assert list(snap) == [model_key("zzz")]
+    assert snap[model_key("zzz")][0]["node_id"] == long.node_id
+
+
 def test_per_key_cap_evicts_soonest_expiring() -> None:
     entries, _ = store(StorageCaps(max_entries_per_key=2))
     ids = [NodeIdentity.generate() for _ in range(4)]

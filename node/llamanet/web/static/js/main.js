@@ -1,7 +1,7 @@
 // Wires the page: settings, model picker, the conversation, the stop button and the swarm panel.
 import { getJSON } from "./api.js";
 import { runTurn } from "./chat.js";
-import { NetworkPanel } from "./network.js";
+import { NetworkPanel, clean } from "./network.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
 import { loadRenderer, renderInto } from "./render.js";
 
@@ -47,7 +47,7 @@ async function refreshModels() {
     const have = [...ui.model.options].map((o) => o.value);
     if (ids.join("\n") !== have.join("\n")) {
       const keep = ui.model.value || prefs.model;
-      ui.model.replaceChildren(...ids.map((id) => new Option(id, id)));
+      ui.model.replaceChildren(...ids.map((id) => new Option(clean(id, 128), id))); // shown cleaned, sent as is
       if (ids.includes(keep)) ui.model.value = keep;
       prefs = savePrefs({ ...prefs, model: ui.model.value });
     }
@@ -60,7 +60,7 @@ async function refreshModels() {
 async function showNodeLabel() {
   try {
     const s = await getJSON("/status");
-    ui.nodeLabel.textContent = `node ${String(s.node_id).slice(0, 12)} · ${s.model}`;
+    ui.nodeLabel.textContent = `node ${clean(s.node_id).slice(0, 12)} · ${clean(s.model, 128)}`;
   } catch {
     ui.nodeLabel.textContent = "";
   }

@@ -21,6 +21,14 @@ export function formatUptime(s) {
   return `${Math.floor(n / 86400)}d ${Math.floor((n % 86400) / 3600)}h`;
 }
 
+// Peers' strings lose control characters (terminal escapes, bidi overrides, zero-width marks) and are
+// cut to a sane length before they are shown.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+export function clean(value, max = 256) {
+  const text = String(value ?? "").replace(CONTROL, "");
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 const num = (v, digits = 1) => (Number.isFinite(Number(v)) ? Number(v).toFixed(digits) : "–");
 
 async function optionalJSON(path, allow) {
@@ -35,16 +43,16 @@ function fromRecord(rec, selfHealth) {
   let health = Number(rec.expires_in) > 0 ? "ok" : "stale";
   if (self) health = selfHealth;
   return {
-    id: String(rec.node_id),
-    name: String(rec.name || String(rec.node_id || "?").slice(0, 12)),
-    site: rec.site ? String(rec.site) : "",
-    models: (rec.models || []).map(String),
+    id: clean(rec.node_id),
+    name: clean(rec.name || clean(rec.node_id || "?").slice(0, 12), 64),
+    site: rec.site ? clean(rec.site, 64) : "",
+    models: (rec.models || []).map((m) => clean(m, 128)),
     busy: Number(rec.active_requests ?? 0),
     slots: Number(rec.slots_total ?? 0),
     queued: Number(rec.queue_depth ?? 0),
     tps: rec.tokens_per_s,
     uptime: rec.uptime_s,
-    url: (rec.urls || [])[0] || "",
+    url: clean((rec.urls || [])[0] || ""),
     self,
     health,
   };
@@ -52,10 +60,10 @@ function fromRecord(rec, selfHealth) {
 
 function fromStatus(st, selfHealth) {
   return {
-    id: String(st.node_id),
-    name: String(st.node_id).slice(0, 12),
+    id: clean(st.node_id),
+    name: clean(st.node_id).slice(0, 12),
     site: "",
-    models: [String(st.model)],
+    models: [clean(st.model, 128)],
     busy: Number(st.active_requests ?? 0),
     slots: Number(st.slots_total ?? 0),
     queued: Number(st.queue_depth ?? 0),
