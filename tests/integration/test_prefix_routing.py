@@ -144,6 +144,7 @@ def test_the_client_sends_a_prefix_to_its_node_itself(swarm: list[NodeProcess]) 
                 messages = [{"role": "system", "content": system}, {"role": "user", "content": USERS[2]}]
                 response = await client.chat(messages, max_tokens=4, temperature=0)
                 out.append(response.node_id)  # the node the client sent it to
+                assert response.cached_tokens > 0  # reported through (its slots hold earlier chats)
             return out
         finally:
             await client.close()

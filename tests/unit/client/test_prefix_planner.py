@@ -44,3 +44,12 @@ async def test_the_plan_puts_the_prefix_node_first() -> None:
     for owner in IDS:
         order, _ = await p.plan("m", text_owned_by(owner))
         assert order[0].node_id == owner and len(order) == 3
+
+
+def test_responses_carry_cached_tokens() -> None:
+    from llamanet.client.responses import ChatResponse, GenerateResponse
+
+    assert GenerateResponse.from_body({"cached_tokens": 7}, "u").cached_tokens == 7
+    usage = {"usage": {"prompt_tokens": 9, "prompt_tokens_details": {"cached_tokens": 5}}}
+    assert ChatResponse.from_body(usage, "u", "n").cached_tokens == 5
+    assert ChatResponse.from_body({}, "u", "n").cached_tokens == 0
