@@ -51,9 +51,9 @@ async def address_proof(request: Request, u: str = "", c: str = "") -> dict[str,
         raise ApiError(503, "this node has no identity key yet", "service_unavailable", code="no_identity")
     if not 16 <= len(c) <= 128 or any(ch not in "0123456789abcdef" for ch in c):
         raise ApiError(400, "c must be 16-128 lowercase hex characters", param="c", code="bad_challenge")
-    urls: list[str] | None = getattr(request.app.state, "advertised_urls", None)
-    if urls is None:
-        urls = request.app.state.advertised_urls = membership.advertised_urls(node.settings)
+    # the URLs of the record this node publishes now (they follow ADVERTISE_FILE), else the settings'
+    record = node.swarm.last_record if node.swarm is not None else None
+    urls = record.urls if record is not None else membership.advertised_urls(node.settings)
     if u not in urls:
         raise ApiError(404, "u is not a URL this node advertises", param="u", code="unknown_url")
     return sign_address(node.identity, u, c)

@@ -80,3 +80,28 @@ def test_the_address_proof_is_open_and_signs_only_this_nodes_urls() -> None:
     verify_address(r.json(), url=url, challenge=challenge, node_id=ME.node_id, public_key=ME.public_key_hex)
     assert c.get("/swarm/proof", params={"u": "http://10.9.9.9:1", "c": challenge}).status_code == 404
     assert c.get("/swarm/proof", params={"u": url, "c": "x"}).status_code == 400
+
+
+def test_the_address_proof_follows_the_published_records_urls() -> None:
+    """With ADVERTISE_FILE the URLs of the record change at run time; the proof signs those."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from tests.peerkeys import record
+
+    c = client()
+    node = cast(Node, c.app.state.node)  # type: ignore[attr-defined]
+    published = record("x", urls=["http://10.0.0.7:30901"])
+    node.swarm = cast(Any, SimpleNamespace(last_record=published))
+    challenge = new_challenge()
+    r = c.get("/swarm/proof", params={"u": "http://10.0.0.7:30901", "c": challenge})
+    assert r.status_code == 200, r.text
+    verify_address(
+        r.json(),
+        url="http://10.0.0.7:30901",
+        challenge=challenge,
+        node_id=ME.node_id,
+        public_key=ME.public_key_hex,
+    )
+    # the settings' URL is no longer what this node advertises
+    assert c.get("/swarm/proof", params={"u": "http://127.0.0.1:8123", "c": challenge}).status_code == 404
