@@ -23,6 +23,16 @@ class NodeMetrics:
             "llamanet_requests", "HTTP requests by route and status", ["route", "status"], registry=r
         )
         self.prompt_tokens = Counter("llamanet_prompt_tokens", "Prompt tokens processed", registry=r)
+        # the prefix cache's hit rate: cached / prompt tokens, and the share of requests that reused any
+        self.cached_tokens = Counter(
+            "llamanet_prompt_cached_tokens", "Prompt tokens reused from the prompt cache", registry=r
+        )
+        self.prompt_cache = Counter(
+            "llamanet_prompt_cache_requests",
+            "Generations by whether they reused a cached prompt prefix (hit) or not (miss)",
+            ["result"],
+            registry=r,
+        )
         self.completion_tokens = Counter("llamanet_completion_tokens", "Tokens generated", registry=r)
         self.generations = Counter(
             "llamanet_generations", "Generations finished by reason", ["finish_reason"], registry=r
@@ -66,6 +76,8 @@ class NodeMetrics:
 
     def observe_finished(self, f: Finished) -> None:
         self.prompt_tokens.inc(f.prompt_tokens)
+        self.cached_tokens.inc(f.cached_tokens)
+        self.prompt_cache.labels("hit" if f.cached_tokens > 0 else "miss").inc()
         self.completion_tokens.inc(f.completion_tokens)
         self.generations.labels(f.finish_reason).inc()
         self.ttft.observe(f.time_to_first_token)

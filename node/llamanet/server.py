@@ -27,6 +27,7 @@ from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
 from llamanet.routing.capped import AnswerLimits
 from llamanet.routing.directory import SwarmDirectory
+from llamanet.routing.prefix import PrefixPolicy
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
 from llamanet.settings import Settings
@@ -156,6 +157,10 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             sites=SitePolicy(settings.allowed_sites(), "--route-sites"),
             own_site=settings.site,
             site_margin=settings.site_preference_margin,
+            prefix=PrefixPolicy(
+                settings.prefix_routing, settings.prefix_min_chars, settings.prefix_load_bound
+            ),
+            local_status=node.status,
             signer=ForwardSigner(swarm.identity, secret),
             limits=AnswerLimits(settings.forward_max_bytes, settings.forward_idle_timeout),
         )

@@ -76,6 +76,25 @@ class Settings(BaseSettings):
         description="Prefer nodes of this node's site while their load (requests per slot) is at most "
         "this much higher (SITE_PREFERENCE_MARGIN)",
     )
+    prefix_routing: bool = Field(
+        True,
+        description="Send requests that share a prefix to the same node (PREFIX_ROUTING): consistent "
+        "hashing of the leading text over the model's nodes, within a bounded load",
+    )
+    prefix_min_chars: int = Field(
+        512,
+        ge=1,
+        le=1_000_000,
+        description="Leading characters hashed for prefix routing; shorter requests are routed by load "
+        "(PREFIX_MIN_CHARS)",
+    )
+    prefix_load_bound: float = Field(
+        0.25,
+        ge=0,
+        le=100,
+        description="e: prefix routing skips a node above (1 + e) times the average load of the model's "
+        "nodes (PREFIX_LOAD_BOUND)",
+    )
     max_hops: int = Field(2, ge=1, le=8, description="How many times a request may be forwarded")
     forward_timeout: float = Field(600.0, gt=0, description="Seconds to wait on a forwarded request")
 

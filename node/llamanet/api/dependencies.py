@@ -12,7 +12,8 @@ the forwarded request with this node's own key instead.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -22,6 +23,7 @@ from llamanet.api.errors import ApiError
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, GenerateRequest
 from llamanet.engine.engine import Engine
 from llamanet.node import Node
+from llamanet.routing import prefix
 from llamanet.routing.decision import Forward, parse_hops, target_model
 from llamanet.routing.errors import HopLimitError, NoNodeForModelError, UnknownModelError
 from llamanet.routing.forwarder import HOPS_HEADER, Outgoing, Upstream
@@ -84,16 +86,21 @@ async def _boxed(work: Awaitable[Upstream | None]) -> tuple[Upstream | None]:
     return (await work,)
 
 
-async def serve_or_forward(request: Request, model: str | None, stream: bool) -> None:
-    """Return to serve the request here; raise ``Forwarded`` once another node answered it."""
+async def serve_or_forward(
+    request: Request, model: str | None, stream: bool, leading: str | None = None
+) -> None:
+    """Return to serve the request here; raise ``Forwarded`` once another node answered it.
+
+    ``leading``: the request's leading text, whose prefix key places it (``routing.prefix``)."""
     node = node_of(request)
     if node.router is None:
         return
     raw = await request.body()  # read before the router awaits anything (and before disconnects)
     hops = parse_hops(request.headers.get(HOPS_HEADER))
+    key = node.router.prefix.key(leading)
     try:
         sites = node.router.request_sites(request.headers.get(ALLOWED_SITES_HEADER))
-        decision = await node.router.decide(model, hops, sites=sites)
+        decision = await node.router.decide(model, hops, sites=sites, prefix_key=key)
         if not isinstance(decision, Forward):
             return
         outcome = await streaming.unless_disconnected(
@@ -119,23 +126,33 @@ async def serve_or_forward(request: Request, model: str | None, stream: bool) ->
     raise Forwarded(upstream_response(upstream))
 
 
+def chat_leading(request: Request, turns: Iterable[tuple[str, Any]]) -> str:
+    """A chat's leading text (``routing.prefix.chat_text``) from ``(role, content)`` turns, as far as
+    the prefix key reads it."""
+    router = node_of(request).router
+    return prefix.chat_text(turns, router.prefix.min_chars if router is not None else 0)
+
+
 async def generate_here(request: Request, body: GenerateRequest) -> GenerateRequest:
-    await serve_or_forward(request, body.model, body.stream)
+    await serve_or_forward(request, body.model, body.stream, body.prompt)
     return body
 
 
 async def stream_here(request: Request, body: GenerateRequest) -> GenerateRequest:
-    await serve_or_forward(request, body.model, stream=True)
+    await serve_or_forward(request, body.model, stream=True, leading=body.prompt)
     return body
 
 
 async def chat_here(request: Request, body: ChatCompletionRequest) -> ChatCompletionRequest:
-    await serve_or_forward(request, body.model, body.stream)
+    await serve_or_forward(
+        request, body.model, body.stream, chat_leading(request, ((m.role, m.content) for m in body.messages))
+    )
     return body
 
 
 async def completion_here(request: Request, body: CompletionRequest) -> CompletionRequest:
-    await serve_or_forward(request, body.model, body.stream)
+    leading = body.prompt if isinstance(body.prompt, str) else body.prompt[0]
+    await serve_or_forward(request, body.model, body.stream, leading)
     return body
 
 

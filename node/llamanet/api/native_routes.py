@@ -32,6 +32,7 @@ def _summary(node: Node, f: Finished) -> dict[str, Any]:
     return {
         "tokens_generated": f.completion_tokens,
         "prompt_tokens": f.prompt_tokens,
+        "cached_tokens": f.cached_tokens,
         "generation_time": f.generation_time,
         "time_to_first_token": f.time_to_first_token,
         "tokens_per_second": (f.completion_tokens - 1) / decode_time if f.completion_tokens > 1 else 0.0,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from llamanet.api import streaming
-from llamanet.api.dependencies import Forwarded, engine_for, node_of, serve_or_forward
+from llamanet.api.dependencies import Forwarded, chat_leading, engine_for, node_of, serve_or_forward
 from llamanet.api.errors import ApiError, _validation_message, from_exception
 from llamanet.api.ollama_schemas import (
     OllamaChatRequest,
@@ -83,12 +83,18 @@ router = APIRouter(prefix="/api", route_class=OllamaRoute)
 
 
 async def chat_here(request: Request, body: OllamaChatRequest) -> OllamaChatRequest:
-    await serve_or_forward(request, body.model, body.stream)
+    leading = chat_leading(request, ((m.role, m.content) for m in body.messages))
+    await serve_or_forward(request, body.model, body.stream, leading)
     return body
 
 
 async def generate_here(request: Request, body: OllamaGenerateRequest) -> OllamaGenerateRequest:
-    await serve_or_forward(request, body.model, body.stream)
+    leading = (
+        chat_leading(request, [("system", body.system), ("user", body.prompt)])
+        if body.system
+        else body.prompt
+    )
+    await serve_or_forward(request, body.model, body.stream, leading)
     return body
 
 

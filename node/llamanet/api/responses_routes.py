@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
-from llamanet.api.dependencies import engine_for, node_of, serve_or_forward
+from llamanet.api.dependencies import chat_leading, engine_for, node_of, serve_or_forward
 from llamanet.api.errors import from_exception
 from llamanet.api.responses_schemas import ResponsesRequest
 from llamanet.api.responses_shapes import ResponseEvents, ResponseHead
@@ -30,7 +30,13 @@ router = APIRouter(prefix="/v1")
 
 
 async def responses_here(request: Request, body: ResponsesRequest) -> ResponsesRequest:
-    await serve_or_forward(request, body.model, body.stream)
+    system = [("system", body.instructions)] if body.instructions else []
+    turns = (
+        [("user", body.input)]
+        if isinstance(body.input, str)
+        else [(i.role or "user", i.content) for i in body.input]
+    )
+    await serve_or_forward(request, body.model, body.stream, chat_leading(request, [*system, *turns]))
     return body
 
 

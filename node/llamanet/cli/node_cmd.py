@@ -48,6 +48,21 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         float,
         "prefer this node's site while its load is at most this much higher (SITE_PREFERENCE_MARGIN, 0.25)",
     ),
+    "--prefix-routing": (
+        "prefix_routing",
+        str,
+        "on|off: send requests sharing a prefix to the same node (PREFIX_ROUTING, default on)",
+    ),
+    "--prefix-min-chars": (
+        "prefix_min_chars",
+        int,
+        "leading characters hashed for prefix routing; shorter requests go by load (PREFIX_MIN_CHARS, 512)",
+    ),
+    "--prefix-load-bound": (
+        "prefix_load_bound",
+        float,
+        "e: prefix routing skips nodes above (1 + e) x the average load (PREFIX_LOAD_BOUND, 0.25)",
+    ),
     "--max-hops": ("max_hops", int, "times a request may be forwarded (MAX_HOPS, default 2)"),
     "--forward-timeout": ("forward_timeout", float, "seconds to wait on a forwarded request (600)"),
     "--peer-networks": (

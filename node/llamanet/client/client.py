@@ -31,6 +31,7 @@ from llamanet.client.responses import (
 )
 from llamanet.client.transport import Transport
 from llamanet.routing.bans import BanList
+from llamanet.routing.prefix import PrefixPolicy
 from llamanet.routing.sites import ALLOWED_SITES_HEADER, BadSitesError, SitePolicy, parse_sites
 from llamanet.routing.view import NodeView
 from llamanet.swarm.config import SwarmConfig
@@ -62,6 +63,7 @@ class Client:
     ``allowed_sites`` ("site-a,site-b" or a list) keeps requests inside those sites: discovered nodes
     elsewhere are never used, and every request carries the set (``x-llamanet-allowed-sites``) so the
     node that takes it routes only there too (fixed-URL nodes, whose site is unknown, enforce it).
+    ``prefix_routing`` (default on): requests sharing a long prefix go to one node (``routing.prefix``).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class Client:
         swarm_config: SwarmConfig | None = None,
         rng: random.Random | None = None,
         allowed_sites: str | Sequence[str] | None = None,
+        prefix_routing: bool = True,
     ) -> None:
         if (bootstrap_nodes is None) == (nodes is None):
             raise ClientError("give either bootstrap_nodes (DHT discovery) or nodes (fixed URLs)")
@@ -103,6 +106,7 @@ class Client:
             probe_timeout=probe_timeout,
             rng=rng,
             sites=self.sites,
+            prefix=PrefixPolicy(enabled=prefix_routing),
         )
 
     @property
@@ -144,7 +148,7 @@ class Client:
             data = await self._transport.post_json(node.url, "/generate", body, authorized=True)
             return GenerateResponse.from_body(data, node.url)
 
-        return await self._call(model, attempt)
+        return await self._call(model, attempt, prompt)
 
     async def generate_stream(
         self,
@@ -166,7 +170,9 @@ class Client:
             prompt=prompt, model=model, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
             top_k=top_k, seed=seed, stop=stop, raw=raw or None, **options,
         )  # fmt: skip
-        async with aclosing(self._stream(model, "/generate/stream", body, chunk_from_native)) as chunks:
+        async with aclosing(
+            self._stream(model, "/generate/stream", body, chunk_from_native, prompt)
+        ) as chunks:
             async for chunk in chunks:
                 yield chunk
 
@@ -195,7 +201,7 @@ class Client:
             data = await self._transport.post_json(node.url, "/v1/chat/completions", body, authorized=True)
             return ChatResponse.from_body(data, node.url, node.node_id)
 
-        return await self._call(model, attempt)
+        return await self._call(model, attempt, self._planner.chat_leading(messages))
 
     async def chat_stream(
         self,
@@ -215,13 +221,19 @@ class Client:
             messages=list(messages), model=model, max_tokens=max_tokens, temperature=temperature,
             top_p=top_p, seed=seed, stop=stop, **options, stream=True,
         )  # fmt: skip
-        async with aclosing(self._stream(model, "/v1/chat/completions", body, chunk_from_chat)) as chunks:
+        async with aclosing(
+            self._stream(
+                model, "/v1/chat/completions", body, chunk_from_chat, self._planner.chat_leading(messages)
+            )
+        ) as chunks:
             async for chunk in chunks:
                 yield chunk
 
     # --- failover ---------------------------------------------------------------------------------
-    async def _call(self, model: str | None, attempt: Callable[[NodeView], Awaitable[T]]) -> T:
-        plan, failures = await self._planner.plan(model)
+    async def _call(
+        self, model: str | None, attempt: Callable[[NodeView], Awaitable[T]], lead: str | None = None
+    ) -> T:
+        plan, failures = await self._planner.plan(model, lead)  # lead: the leading text (prefix rule)
         last: NodeUnavailableError | None = None
         for node in plan:
             try:
@@ -236,9 +248,9 @@ class Client:
         raise self._none_left(model, failures) from last
 
     async def _stream(
-        self, model: str | None, path: str, body: dict[str, Any], parse: ChunkParser
+        self, model: str | None, path: str, body: dict[str, Any], parse: ChunkParser, lead: str | None = None
     ) -> AsyncGenerator[StreamChunk, None]:
-        plan, failures = await self._planner.plan(model)
+        plan, failures = await self._planner.plan(model, lead)
         last: NodeUnavailableError | None = None
         for node in plan:
             started = finished = False

@@ -3,7 +3,8 @@
 The decisions are routing's (``routing.candidates.plan`` over the ``routing.selection`` pipeline, the
 same the node's router uses); this module adds the client's last resort: nodes banned after recent
 failures are tried after every other candidate, soonest unbanned first; with ``sites`` restricted
-(``Client(allowed_sites=...)``), nodes at other sites are never planned. Bans are keyed by
+(``Client(allowed_sites=...)``), nodes at other sites are never planned; a request with a long prefix
+goes first to the node it hashes to (``by_prefix``, the rule entry nodes apply). Bans are keyed by
 ``NodeView.key`` (a record's node id; a fixed-URL node's URL).
 """
 
@@ -11,16 +12,17 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llamanet.client.discovery import Discovery
 from llamanet.client.errors import ClientError, NodeUnavailableError, NoNodeAvailableError
 from llamanet.client.transport import Transport
-from llamanet.routing import candidates, selection
+from llamanet.routing import candidates, prefix, selection
 from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
 from llamanet.routing.errors import ProbeFailedError
+from llamanet.routing.prefix import PREFIX_OFF, PrefixPolicy
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed
 from llamanet.routing.view import NodeView
 from llamanet_common.proofs import PROOF_PATH, ProofError
@@ -38,6 +40,7 @@ class Planner:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         sites: SitePolicy = EVERY_SITE,
+        prefix: PrefixPolicy = PREFIX_OFF,
     ) -> None:
         self.discovery = discovery
         self.transport = transport
@@ -47,6 +50,7 @@ class Planner:
         self.rng = rng or random.Random()
         self.clock = clock
         self.sites = sites  # residency: nodes at other sites are never planned (``routing.sites``)
+        self.prefix = prefix  # requests sharing a prefix go to the same node, as a node routes them
         self.proofs = AddressProofs(self._fetch_proof)
 
     async def _fetch_proof(self, url: str, challenge: str) -> Any:
@@ -72,8 +76,18 @@ class Planner:
         except ClientError as exc:
             raise ProbeFailedError(getattr(exc, "reason", str(exc))) from exc
 
-    async def plan(self, model: str | None) -> tuple[list[NodeView], list[tuple[str, str]]]:
-        """Nodes to try, best first, and the ``(url, reason)`` of nodes dropped because a probe failed."""
+    def chat_leading(self, messages: Iterable[Mapping[str, Any]]) -> str:
+        """A chat's leading text, as the nodes read it (``routing.prefix.chat_text``)."""
+        turns = ((str(m.get("role", "")), m.get("content")) for m in messages)
+        return prefix.chat_text(turns, self.prefix.min_chars)
+
+    async def plan(
+        self, model: str | None, leading: str | None = None
+    ) -> tuple[list[NodeView], list[tuple[str, str]]]:
+        """Nodes to try, best first, and the ``(url, reason)`` of nodes dropped because a probe failed.
+
+        ``leading``: the request's leading text; with a long enough prefix (``routing.prefix``) the node
+        it hashes to goes first while its load is within the bound, as an entry node would choose."""
         nodes = await self.discovery.get_nodes(model)
         serving = [v for v in nodes if v.serves(model)]
         if serving and not any(self.sites.admits_view(v) for v in serving):
@@ -92,7 +106,10 @@ class Planner:
         if not plan.order and not plan.banned and not plan.failures:
             what = f"serving model {model!r}" if model else "in the swarm"
             raise NoNodeAvailableError(f"no node found {what}")
-        order = [*plan.order, *selection.last_resort(plan.banned, self.bans.until)]
+        order = [
+            *by_prefix(plan.order, self.prefix, leading),
+            *selection.last_resort(plan.banned, self.bans.until),
+        ]
         return order, [(v.url, why) for v, why in plan.failures]
 
     def failed(self, node: NodeView) -> None:
@@ -100,3 +117,15 @@ class Planner:
 
     def succeeded(self, node: NodeView) -> None:
         self.bans.succeed(node.key)
+
+
+def by_prefix(order: list[NodeView], policy: PrefixPolicy, leading: str | None) -> list[NodeView]:
+    """``order`` with the node ``leading``'s prefix hashes to first (hashed by node id, as the nodes do),
+    if within the bounded load (``prefix.choose``); unchanged without a prefix key."""
+    key = policy.key(leading)
+    if key is None or len(order) < 2:
+        return order
+    ids = {v.node_id or v.key: v for v in order}
+    loads = [prefix.Load(k, v.active_requests + v.queue_depth, v.slots_total) for k, v in ids.items()]
+    pick = prefix.choose(key, loads, policy.load_bound)
+    return sorted(order, key=lambda v: (v.node_id or v.key) != pick)

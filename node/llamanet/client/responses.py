@@ -16,6 +16,7 @@ class GenerateResponse:
     url: str
     tokens_generated: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens the node's prompt cache served
     generation_time: float = 0.0
     time_to_first_token: float = 0.0
     tokens_per_second: float = 0.0
@@ -30,6 +31,7 @@ class GenerateResponse:
             url=url,
             tokens_generated=int(body.get("tokens_generated") or 0),
             prompt_tokens=int(body.get("prompt_tokens") or 0),
+            cached_tokens=int(body.get("cached_tokens") or 0),
             generation_time=float(body.get("generation_time") or 0.0),
             time_to_first_token=float(body.get("time_to_first_token") or 0.0),
             tokens_per_second=float(body.get("tokens_per_second") or 0.0),
@@ -48,6 +50,7 @@ class ChatResponse:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # usage.prompt_tokens_details.cached_tokens
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -66,6 +69,7 @@ class ChatResponse:
             finish_reason=choice.get("finish_reason"),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
             raw=body,
         )
 

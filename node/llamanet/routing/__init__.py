@@ -4,6 +4,8 @@ Pure modules (the client imports them too; nothing here imports a web framework)
 - ``view``          ``NodeView``: one node, from its signed record or a fixed URL, updated by a probe.
 - ``selection``     the selection pipeline (eligible, residency, membership, probe targets, prefix, site,
                     load) and its ``Rules`` hooks.
+- ``prefix``        the prefix rule: a key of a request's leading text, rendezvous hashing over node ids,
+                    bounded loads (``--prefix-routing``); the router and the client apply it.
 - ``sites``         ``SitePolicy``: the sites a request may be routed to (``--route-sites``, narrowed by
                     ``x-llamanet-allowed-sites``), the own-site preference within a load margin.
 - ``retry``         the one retry policy: which failures of one node mean "try the next".

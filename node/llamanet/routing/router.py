@@ -1,9 +1,10 @@
 """``RequestRouter``: decides whether this node serves a request or forwards it, and forwards it.
 
 ``decide`` returns a ``Decision`` (``ServeHere`` or ``Forward`` to candidates ordered by the selection
-pipeline, within the request's allowed sites: ``sites``); ``forward`` sends the request on (carrying
-those sites) and returns the ``Upstream`` answer, or None when every candidate failed and this node
-serves the model itself. The API layer turns both into responses and
+pipeline, within the request's allowed sites: ``sites``; at the entry node, a request with a long
+enough prefix goes to the node its prefix hashes to, within a bounded load: ``prefix``); ``forward``
+sends the request on (carrying those sites) and returns the ``Upstream`` answer, or None when every
+candidate failed and this node serves the model itself. The API layer turns both into responses and
 owns disconnects; this module knows no web framework.
 
 No user credential ever leaves this node: ``/status`` probes and forwarded requests carry this node's
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 
 from llamanet.routing import candidates as planning
+from llamanet.routing import prefix, selection
 from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
 from llamanet.routing.capped import AnswerLimits, PeerAnswerError, read_capped
@@ -36,10 +38,12 @@ from llamanet.routing.errors import (
     UnknownModelError,
 )
 from llamanet.routing.forwarder import Forwarder, Outgoing, Upstream
+from llamanet.routing.prefix import PREFIX_OFF, Load, PrefixPolicy
 from llamanet.routing.selection import Rules
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed, prefer_site, request_policy
 from llamanet.routing.view import NodeView
 from llamanet_common.proofs import PROOF_PATH, ForwardSigner, ProofError
+from llamanet_common.status import NodeStatus
 
 PROBE_TIMEOUT_S = 1.0
 PROBE_LIMITS = AnswerLimits(max_bytes=64 * 1024, idle_s=PROBE_TIMEOUT_S)  # a /status or proof answer
@@ -78,6 +82,8 @@ class RequestRouter:
         site_margin: float = 0.0,
         signer: ForwardSigner | None = None,
         limits: AnswerLimits | None = None,
+        prefix: PrefixPolicy = PREFIX_OFF,
+        local_status: Callable[[], NodeStatus] | None = None,
     ) -> None:
         self.directory = directory
         self.client = client
@@ -93,6 +99,8 @@ class RequestRouter:
         self.sites = sites  # --route-sites: requests may narrow it (``request_policy``), never widen it
         self.own_site = own_site
         self.site_margin = site_margin
+        self.prefix = prefix  # --prefix-routing: requests sharing a prefix go to the same node
+        self.local_status = local_status  # this node's load, for the prefix rule's bounded load
 
     async def models(self) -> dict[str, list[str]]:
         """Every model in the swarm with the ids of the nodes serving it (this node included)."""
@@ -114,19 +122,26 @@ class RequestRouter:
         hops: int,
         *,
         sites: SitePolicy | None = None,
+        prefix_key: str | None = None,
     ) -> Decision:
         """Serve here, or forward to these candidates; raises when neither is possible.
 
         ``sites`` (default: this node's policy) bounds both: this node serves only if its own site is
         allowed, and forwards only to nodes at allowed sites (``SiteNotAllowedError`` when the model is
         served only elsewhere, even when this node's slots are full).
+
+        ``prefix_key`` (``PrefixPolicy.key`` of the request's leading text): at the entry node (hops 0)
+        with prefix routing on, the request goes to the node its prefix hashes to among the model's
+        nodes, this one included, while that node is within the bounded load, even when this node has
+        a free slot (``_prefix_decision``). A forwarded request is never placed by its prefix again.
         """
         policy = sites or self.sites
         model = target_model(requested, self.local_model)
         mine = model == self.local_model and policy.admits(self.own_site)  # may be served here
         free = self.local_slots_free()
         here = ServeHere(model)
-        if mine and free is not None and free > 0:
+        key = prefix_key if self.prefix.enabled and hops == 0 else None
+        if mine and free is not None and free > 0 and key is None:
             return here  # fast path: no lookup when this node can start it right away
         if hops >= self.max_hops:
             if mine:
@@ -139,6 +154,11 @@ class RequestRouter:
             raise not_allowed(model, [*here_site, *(v.site for v in serving)], policy)
         now = time.monotonic()
         others = [v for v in allowed if not self.bans.is_banned(v.key, now)]
+        if key is not None and others:
+            me = self._local_load() if mine and free is not None else None
+            decided = await self._prefix_decision(key, here, me, others, hops, policy)
+            if decided is not None:
+                return decided
         if serve_locally(
             model=model,
             local_model=self.local_model,
@@ -192,6 +212,59 @@ class RequestRouter:
                 return None
             raise NoNodeForModelError(f"no node serving {decision.model!r} answered: {exc}") from exc
         return upstream.then(lambda: self._release(reserved))
+
+    def _local_load(self) -> Load | None:
+        if self.local_status is None:
+            return None
+        s = self.local_status()
+        return Load(self.directory.self_id, s.active_requests + s.queue_depth, s.slots_total)
+
+    async def _prefix_decision(
+        self,
+        key: str,
+        here: ServeHere,
+        me: Load | None,
+        others: list[NodeView],
+        hops: int,
+        policy: SitePolicy,
+    ) -> Decision | None:
+        """Serve here or forward to the first node in ``key``'s rendezvous order within the bounded
+        load (``prefix.choose``); the first other node in that order is probed first, so its fresh
+        load decides. None: no other node answered and this one cannot serve it; the load policy
+        decides. ``me``: this node's load when it may serve the request."""
+        e = self.prefix.load_bound
+        views = {v.key: v for v in others}
+
+        def pool() -> list[Load]:
+            sent = self.inflight
+            loads = [
+                Load(k, v.active_requests + v.queue_depth + sent[k], v.slots_total) for k, v in views.items()
+            ]
+            return loads + ([me] if me is not None else [])
+
+        ring = prefix.ranked(key, [p.key for p in pool()])
+        if me is not None and ring[0] == me.key and prefix.within_bound(me, pool(), e):
+            return here  # the prefix is this node's and its load is within the bound
+        owner = next(k for k in ring if k in views)
+        fresh = await planning.probe(views[owner], self._fetch_status)
+        if isinstance(fresh, NodeView):
+            views[owner] = fresh
+        else:
+            self.bans.fail(owner, time.monotonic())
+            del views[owner]
+        me = self._local_load() if me is not None else None  # after the await: now
+        pick = prefix.choose(key, pool(), e)
+        if me is not None and pick in (me.key, None):
+            return here
+        if pick is None:
+            return None
+        rules = Rules(
+            prefix=lambda v: 0.0 if v.key == pick else 1.0,
+            site=prefer_site(self.own_site, self.site_margin),
+        )
+        order = selection.order(list(views.values()), {}, inflight=self.inflight, rules=rules)
+        self.inflight[order[0].key] += 1  # in the same step as the choice, as ``decide`` does
+        return Forward(here.model, tuple(order), hops, local_fallback=me is not None, sites=policy)
 
     def _release(self, key: str) -> None:
         self.inflight[key] -= 1

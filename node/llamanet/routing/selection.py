@@ -8,7 +8,9 @@ The pipeline, in order (each stage is a function here; ``Rules`` holds the hooks
 3. ``probe_targets``: two random usable candidates, among those advertising room if any do (power of
    two choices); their fresh ``/status`` beats the older record.
 4. ``order``: probed views first, then the others by their advertised state; within each tier sorted by
-   the preferences, in this order: **prefix** (where the request's prefix is cached), then **load**
+   the preferences, in this order: **prefix** (``routing.prefix``: the node a request's prefix hashes to,
+   unless it is above the bounded load; the entry node's router chooses it before ordering, probing
+   that node alone, and passes it as ``Rules.prefix``; the client moves it first), then **load**
    (``load_key``: ready, a free slot, least load, fastest) with the **site** preference added to the
    load (``sites.prefer_site``: this node's site counts a margin less, so it goes first when loads
    differ by less than the margin). Requests this caller is already sending to a node (``inflight``)

@@ -1,0 +1,83 @@
+"""The pure prefix rule: keys of leading text, rendezvous order, bounded loads."""
+
+from collections import Counter
+
+from llamanet.routing.prefix import (
+    PREFIX_OFF,
+    Load,
+    PrefixPolicy,
+    chat_text,
+    choose,
+    content_text,
+    prefix_key,
+    ranked,
+    within_bound,
+)
+
+NODES = [f"{i:02x}" * 20 for i in range(8)]
+KEYS = [prefix_key(f"system prompt of tenant {i} " * 40, 512) for i in range(2000)]
+
+
+def test_short_prefixes_are_ignored_and_the_key_is_the_first_min_chars() -> None:
+    assert prefix_key("x" * 511, 512) is None
+    assert prefix_key("x" * 512, 512) == prefix_key("x" * 512 + "anything after", 512)
+    assert prefix_key("x" * 512, 512) != prefix_key("y" + "x" * 511, 512)
+    assert PrefixPolicy(min_chars=512).key("x" * 100) is None
+    assert PREFIX_OFF.key("x" * 10_000) is None and PrefixPolicy().key(None) is None
+    assert prefix_key("\ud800" * 600, 512) is not None  # a lone surrogate from JSON is no crash
+
+
+def test_chat_text_keeps_roles_apart_and_shares_a_system_prompt() -> None:
+    system = ("system", "You are a careful assistant. " * 30)
+    first = chat_text([system, ("user", "What is 2+2?")])
+    later = chat_text([system, ("user", "What is 2+2?"), ("assistant", "4"), ("user", "And 3+3?")])
+    other_user = chat_text([system, ("user", "Name a color.")])
+    assert prefix_key(first, 512) == prefix_key(later, 512) == prefix_key(other_user, 512)
+    assert chat_text([("user", "ab")]) != chat_text([("u", "serab")])
+    assert len(chat_text([("user", "x" * 600)] * 100, limit=512)) < 1300  # stops once long enough
+
+
+def test_content_text_reads_strings_and_text_parts() -> None:
+    assert content_text("hi") == "hi" and content_text(None) == "" and content_text(3) == ""
+    assert content_text([{"type": "text", "text": "a"}, {"type": "image_url"}, {"text": "b"}]) == "ab"
+
+
+def test_ranking_is_stable_and_only_a_leaving_nodes_keys_move() -> None:
+    before = {k: ranked(k, NODES)[0] for k in KEYS if k}
+    gone = NODES[3]
+    after = {k: ranked(k, [n for n in NODES if n != gone])[0] for k in before}
+    moved = {k for k in before if before[k] != after[k]}
+    assert moved == {k for k in before if before[k] == gone}  # exactly the leaving node's keys
+    assert all(after[k] == ranked(k, NODES)[1] for k in moved)  # each to its second choice
+    owners = Counter(before.values())
+    assert len(owners) == len(NODES) and min(owners.values()) > 2000 / len(NODES) / 2  # spread out
+
+
+def test_a_joining_node_takes_only_keys_it_now_owns() -> None:
+    before = {k: ranked(k, NODES[:7])[0] for k in KEYS if k}
+    after = {k: ranked(k, NODES)[0] for k in before}
+    assert all(after[k] in (before[k], NODES[7]) for k in before)
+
+
+def test_the_owner_is_skipped_above_the_bound_and_taken_within_it() -> None:
+    key = KEYS[0]
+    assert key is not None
+    owner, second, third = ranked(key, NODES[:3])
+    idle = [Load(n, 0, 4) for n in (owner, second, third)]
+    assert choose(key, idle, 0.25) == owner
+    busy_owner = [Load(owner, 2, 4), Load(second, 0, 4), Load(third, 0, 4)]
+    assert choose(key, busy_owner, 0.25) == second  # 3 requests with this one vs an average of 1
+    assert choose(key, busy_owner, 2.0) == owner  # a looser bound keeps it
+    balanced = [Load(owner, 4, 4), Load(second, 4, 4), Load(third, 4, 4)]
+    assert choose(key, balanced, 0.25) == owner  # equal loads: the owner keeps its prefix
+    assert choose(key, [], 0.25) is None
+
+
+def test_slots_weigh_the_bound_and_one_node_always_fits() -> None:
+    big, small = Load("big", 6, 16), Load("small", 2, 2)
+    assert within_bound(big, [big, small], 0.25) and not within_bound(small, [big, small], 0.25)
+    for loads in ([3, 0, 9], [0, 0, 0], [7, 7, 7], [1, 100, 0]):
+        pool = [Load(n, r, 4) for n, r in zip(NODES, loads, strict=False)]
+        assert any(within_bound(p, pool, 0.0) for p in pool)
+        assert choose("k", pool, 0.0) is not None
+    assert within_bound(Load("only", 50, 1), [Load("only", 50, 1)], 0.0)  # a lone node always fits
