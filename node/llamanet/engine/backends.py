@@ -100,13 +100,9 @@ def _lib_dir() -> Path | None:
 
 
 def _ggml() -> ctypes.CDLL | None:
-    """libggml, as llama_cpp loaded it (its dependencies, libggml-base, resolve the device calls)."""
-    try:
-        from llama_cpp import _ggml
-
-        return _ggml.libggml  # type: ignore[no-any-return]
-    except (ImportError, AttributeError, OSError):
-        pass
+    """libllama as llama_cpp loaded it: ggml's calls resolve through it to the libggml libllama itself
+    uses. Not ``llama_cpp._ggml.libggml``: a wheel holds libggml.so and libggml.so.0 as two copies of
+    one file, and loading the other copy gives a second, empty backend registry."""
     try:
         import llama_cpp.llama_cpp as low
 
