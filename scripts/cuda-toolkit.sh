@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs NVIDIA's CUDA toolkit from PyPI wheels (no NVIDIA registry, no apt) and prints its CUDA_HOME.
 #
-#   CUDA_HOME=$(scripts/cuda-toolkit.sh)          # once: ~540 MB of wheels, ~1.4 GB unpacked, ~15 s here
+#   CUDA_HOME=$(scripts/cuda-toolkit.sh)          # once: 505 MB of wheels, 840 MB unpacked, ~15 s here
 #   scripts/cuda-toolkit.sh --check               # also compiles and links a small .cu file (no GPU needed)
 #
 # What it installs: `cuda-toolkit[nvcc,cudart,cublas,cccl,nvvm,crt]==$CUDA_TOOLKIT_VERSION`, NVIDIA's
