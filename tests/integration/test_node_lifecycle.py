@@ -195,6 +195,15 @@ def test_gpu_layers_without_a_gpu_log_one_line_and_serve_on_cpu(nodes: Nodes) ->
     )
     assert r.status_code == 200, r.text
     assert node.log_path.read_text(errors="replace").count(line) == 1
+    # its swarm record advertises the layers llama.cpp runs with, not the ones asked for
+    deadline = time.monotonic() + 20
+    while True:
+        body = httpx.get(f"{node.url}/swarm/nodes", timeout=10).json()
+        mine = [n for n in body["nodes"] if n["is_self"]]
+        if (mine and mine[0]["gpu_layers"] == 0) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert mine and mine[0]["gpu_layers"] == 0, body
     plain = nodes.start(SMOL, *SMALL, name="no-gpu-layers")
     compute = httpx.get(f"{plain.url}/info", timeout=10).json()["compute"]
     assert compute["backend"] == "cpu" and compute["note"] is None and compute["requested_gpu_layers"] == 0
