@@ -53,7 +53,7 @@ RUN wheel=$(JOBS="${JOBS:-$(nproc)}" /src/scripts/llama-cpp-cuda-wheel.sh) \
  && /opt/llamanet/bin/pip install -q "$wheel" \
  && lib=$(echo /opt/llamanet/lib/python3*/site-packages/llama_cpp/lib) \
  && cuda=/opt/cache/cuda/${CUDA_TOOLKIT_VERSION}/cuda/lib \
- && strip --strip-unneeded "$lib"/*.so \
+ && strip --strip-unneeded "$lib"/*.so "$lib"/*.so.* \
  && cp -L "$cuda/libcudart.so.13" "$cuda/libcublas.so.13" "$cuda/libcublasLt.so.13" "$lib/" \
  && rm -rf /opt/llamanet/lib/python3*/site-packages/lib /opt/llamanet/lib/python3*/site-packages/include
 
