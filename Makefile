@@ -9,13 +9,14 @@ PYTEST_ARGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean \
-        docker base-image images compose-models cluster-image cluster cluster-down e2e
+        docker base-image images image-cuda compose-models cluster-image cluster cluster-down e2e
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
 	@echo "make test   - set up everything and run lint, type checks and the full test suite"
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
 	@echo "make images - container images llamanet/node:dev and llamanet/operator:dev (images/README.md)"
+	@echo "make image-cuda - llamanet/node:dev-cuda (NVIDIA GPUs; a compile of hours on 2 cores), then its check"
 	@echo "make cluster / cluster-down - a local kind cluster on a node image built here (docs/cluster.md)"
 	@echo "make e2e    - the end-to-end suite on kind clusters (e2e/)"
 
@@ -104,6 +105,13 @@ base-image: docker
 TAG ?= dev
 images: base-image
 	TAG=$(TAG) images/build.sh
+
+# the CUDA node image (not part of `images`, `test` or the e2e suite: CUDA kernels for four GPU
+# generations take hours on 2 cores); CUDA_ARCHITECTURES="90" make image-cuda builds one; then its check
+CUDA_ARCHITECTURES ?= 80-real;86-real;89-real;90
+image-cuda: base-image
+	TAG=$(TAG) BUILD_ARGS="--build-arg CUDA_ARCHITECTURES=$(CUDA_ARCHITECTURES) $(BUILD_ARGS)" images/build.sh node-cuda
+	TAG=$(TAG) images/check-cuda.sh llamanet/node:$(TAG)-cuda
 
 # copy the host's model cache into the compose swarm's models volume (no download in containers)
 MODELS_DIR ?= $(HOME)/.cache/llamanet/models

@@ -130,6 +130,10 @@ def install_operator(cluster: Cluster, images: dict[str, str], extra: list[str] 
         "operator.image.pullPolicy=Never",
         "--set",
         f"operator.nodeImage={images['node']}",
+        # GPU LlamaNodes run the CUDA image; the e2e suite builds none (hours of compile): the CPU image
+        # stands in, and shows that a GPU pod without a usable GPU serves on CPU and says so
+        "--set",
+        f"operator.nodeImageCuda={images['node']}",
         "--set",
         "operator.scope=cluster",
         "--set",

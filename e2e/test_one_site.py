@@ -93,6 +93,7 @@ def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
     container = sts["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["limits"][GPU] in (1, "1")
     assert {"name": "N_GPU_LAYERS", "value": "-1"} in container["env"]
+    assert container["image"] == product_images["node"]  # operator.nodeImageCuda (product.install_operator)
 
     try:
         kube.advertise_gpus(1)
@@ -104,6 +105,9 @@ def test_gpu_llamanode_waits_unscheduled_until_a_node_advertises_gpus(
             "answer"
         ]
         assert answer["model"] == SMOL and answer["choices"][0]["message"]["content"]
+        # the advertised GPU is a status patch, the image a CPU build: one line, then it serves on CPU
+        logs = kube.kubectl("logs", "-n", ns_a, "gpu-0", "-c", "node", "--tail=-1")
+        assert logs.count("N_GPU_LAYERS=-1 but no GPU: this llama.cpp build has no GPU backend") == 1, logs
     finally:
         kube.kubectl("delete", "llamanode", "-n", ns_a, "gpu", "--wait=true", timeout=300, check=False)
         kube.withdraw_gpus()

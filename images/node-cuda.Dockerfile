@@ -1,10 +1,12 @@
 # LlamaNet node, CUDA build (NVIDIA GPUs; all layers offloaded by default: N_GPU_LAYERS=-1).
-#   docker build -f images/node-cuda.Dockerfile -t llamanet/node:dev-cuda .
+#   make image-cuda                      # = images/build.sh node-cuda, then images/check-cuda.sh
 #   docker run --gpus all -p 8000:8000 -p 8001:8001/udp -v llamanet-models:/models llamanet/node:dev-cuda
-# NOT built or tested on this project's build machines: no registry serves the nvidia/cuda base images
-# there and there is no GPU (images/README.md). Same layout as node.Dockerfile otherwise.
-ARG CUDA_VERSION=12.6.3
-ARG UBUNTU=ubuntu24.04
+# FROM the local Debian base like node.Dockerfile (no NVIDIA registry image): the CUDA toolkit comes
+# from NVIDIA's PyPI wheels (scripts/cuda-toolkit.sh), llama-cpp-python is compiled against it with
+# GGML_CUDA=ON and GGML_BACKEND_DL=ON (scripts/llama-cpp-cuda-wheel.sh), and the runtime carries only
+# cudart and cuBLAS beside libggml-cuda.so. The driver (libcuda.so.1) comes from the host (NVIDIA
+# container toolkit, --gpus); without it the CUDA backend does not load, the node logs one line saying
+# so and serves on CPU. The compile takes hours on 2 cores (images/README.md, "CUDA").
 ARG BASE_IMAGE=debian:bookworm-slim
 
 # ---------------------------------------------------------------------------------------------- web
@@ -21,29 +23,39 @@ COPY scripts/build-web.sh scripts/
 RUN mkdir -p node/llamanet/web/static && scripts/build-web.sh
 
 # ------------------------------------------------------------------------------------------ builder
-FROM nvidia/cuda:${CUDA_VERSION}-devel-${UBUNTU} AS builder
+FROM ${BASE_IMAGE} AS builder
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      ca-certificates gcc g++ make cmake ninja-build binutils python3 python3-venv python3-dev \
+      ca-certificates gcc g++ libc6-dev make cmake ninja-build binutils python3 python3-venv python3-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY images/ca/ /usr/local/share/ca-certificates/llamanet/
 RUN update-ca-certificates >/dev/null
 ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_ROOT_USER_ACTION=ignore
+    PIP_ROOT_USER_ACTION=ignore \
+    LLAMANET_CACHE=/opt/cache \
+    PYTHON=/opt/llamanet/bin/python
 RUN python3 -m venv /opt/llamanet
 
-# CUDA kernels for Turing..Hopper; CPU part for any x86-64 with AVX2, never AMX; no llava.
-# The driver library is only a stub at build time (the runtime gets the real one from the host).
+# the CUDA toolkit from PyPI wheels, pinned to one release (not newer than the GPU hosts' drivers)
+ARG CUDA_TOOLKIT_VERSION=13.0.2
+COPY scripts/cuda-toolkit.sh /src/scripts/
+RUN /src/scripts/cuda-toolkit.sh --check
+
+# llama.cpp with CUDA kernels for CUDA_ARCHITECTURES (CMake syntax; default sm_80/86/89/90 + PTX) and
+# the CPU image's CPU part, backends as run-time libraries; the one long step, cached by its arguments
 ARG LLAMA_CPP_PYTHON_VERSION=0.3.36
-ARG CUDA_ARCHITECTURES="75;80;86;89;90"
-ARG LLAMA_CPP_CMAKE_ARGS="-DGGML_CUDA=on -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF"
-RUN ln -s /usr/local/cuda/lib64/stubs/libcuda.so /usr/local/cuda/lib64/stubs/libcuda.so.1 \
- && LIBRARY_PATH=/usr/local/cuda/lib64/stubs LD_LIBRARY_PATH=/usr/local/cuda/lib64/stubs \
-    CMAKE_ARGS="${LLAMA_CPP_CMAKE_ARGS} -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" \
-    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-    /opt/llamanet/bin/pip install -q "llama-cpp-python==${LLAMA_CPP_PYTHON_VERSION}"
+ARG CUDA_ARCHITECTURES="80-real;86-real;89-real;90"
+ARG JOBS=""
+COPY scripts/llama-cpp-cuda-wheel.sh /src/scripts/
+RUN wheel=$(JOBS="${JOBS:-$(nproc)}" /src/scripts/llama-cpp-cuda-wheel.sh) \
+ && /opt/llamanet/bin/pip install -q "$wheel" \
+ && lib=$(echo /opt/llamanet/lib/python3*/site-packages/llama_cpp/lib) \
+ && cuda=/opt/cache/cuda/${CUDA_TOOLKIT_VERSION}/cuda/lib \
+ && strip --strip-unneeded "$lib"/*.so "$lib"/*.so.* \
+ && cp -L "$cuda/libcudart.so.13" "$cuda/libcublas.so.13" "$cuda/libcublasLt.so.13" "$lib/" \
+ && rm -rf /opt/llamanet/lib/python3*/site-packages/lib /opt/llamanet/lib/python3*/site-packages/include
 
 COPY common /src/common
 RUN /opt/llamanet/bin/pip install -q --no-deps /src/common
@@ -57,7 +69,7 @@ COPY --from=web /src/node/llamanet/web/static/vendor /src/node/llamanet/web/stat
 RUN /opt/llamanet/bin/pip install -q --no-deps /src && /opt/llamanet/bin/pip uninstall -q -y setuptools
 
 # ------------------------------------------------------------------------------------------ runtime
-FROM nvidia/cuda:${CUDA_VERSION}-runtime-${UBUNTU}
+FROM ${BASE_IMAGE}
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 libgomp1 \
  && rm -rf /var/lib/apt/lists/* \
@@ -65,7 +77,7 @@ RUN apt-get update -qq \
  && mkdir -p /models && chown llamanet:llamanet /models
 COPY --from=builder /opt/llamanet /opt/llamanet
 COPY images/node-entrypoint.sh /usr/local/bin/llamanet-entrypoint
-ENV PATH=/opt/llamanet/bin:/usr/local/nvidia/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+ENV PATH=/opt/llamanet/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONUNBUFFERED=1 \
     MODELS_DIR=/models \
     MODEL_PATH=smollm2-135m \

@@ -75,7 +75,8 @@ def record_fields(node: Node, urls: list[str]) -> RecordFields:
         tokens_per_s=s.tokens_per_second,
         uptime_s=node.uptime,
         version=node.version,
-        gpu_layers=settings.n_gpu_layers,
+        # what llama.cpp runs with once loaded (0 where no GPU serves), N_GPU_LAYERS before
+        gpu_layers=engine.info.n_gpu_layers if engine is not None else settings.n_gpu_layers,
         site=settings.site,
         name=settings.node_id,
     )

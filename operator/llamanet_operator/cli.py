@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--node-image", dest="op_node_image", metavar="IMAGE", help="node image when a LlamaNode names none"
     )
+    p.add_argument(
+        "--node-image-cuda",
+        dest="op_node_image_cuda",
+        metavar="IMAGE",
+        help="node image when a LlamaNode with resources.gpus > 0 names none (<node image>-cuda)",
+    )
     p.add_argument("--observe-interval", dest="op_observe_interval", type=float, metavar="S",
                    help="seconds between status observations (30)")  # fmt: skip
     p.add_argument("--log-level", dest="op_log_level", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",

@@ -5,8 +5,9 @@ or priority class: the operator runs the pods with its own rights. The bounds, f
 (operator settings, the chart's ``operator.policy``):
 
 - ``image``: must start with an allowed prefix. By default: the operator's node image repository
-  (``<repo>:`` and ``<repo>@``, so every tag, the ``-cuda`` ones of the GPU image included) and the
-  ``<repo>-cuda`` repository.
+  (``<repo>:`` and ``<repo>@``, so every tag, the ``-cuda`` ones of the GPU image included), the
+  ``<repo>-cuda`` repository, and the repository of the operator's CUDA image (``default_image``: a spec
+  with ``resources.gpus > 0`` and no image runs ``node_image_cuda``, by default ``<node image>-cuda``).
 - ``env``: ``valueFrom`` only from the downward API (``fieldRef``, ``resourceFieldRef``) or from a
   Secret/ConfigMap the spec already names (``swarm.secretRef``, ``apiKeySecretRef``, or one listed in
   ``policy.allowedEnvSecrets/allowedEnvConfigMaps``); no ``envFrom``-like escape exists in the spec.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llamanet_common.version import __version__
 from llamanet_operator.errors import SpecError
 from llamanet_operator.settings import OperatorSettings
 from llamanet_operator.spec import LlamaNodeSpec
@@ -42,9 +44,28 @@ def image_repository(image: str) -> str:
     return name
 
 
-def default_image_prefixes(node_image: str) -> tuple[str, ...]:
+def cuda_image(node_image: str) -> str:
+    """The CUDA build of a node image: ``-cuda`` appended to its tag (``llamanet/node:0.1.0`` ->
+    ``llamanet/node:0.1.0-cuda``; no tag: ``latest-cuda``). A digest names one build, not a tag to
+    extend: ``<repo>:<version>-cuda`` then (set ``node_image_cuda`` to pin the CUDA image by digest)."""
     repo = image_repository(node_image)
-    return (f"{repo}:", f"{repo}@", f"{repo}-cuda:", f"{repo}-cuda@")
+    if "@" in node_image:
+        return f"{repo}:{__version__}-cuda"
+    tag = node_image[len(repo) + 1 :] if len(node_image) > len(repo) else "latest"
+    return f"{repo}:{tag}-cuda"
+
+
+def default_image(spec: LlamaNodeSpec, settings: OperatorSettings) -> str:
+    """The image of a spec that names none: the CUDA image where it asks for GPUs."""
+    if spec.resources.gpus > 0:
+        return settings.node_image_cuda or cuda_image(settings.node_image)
+    return settings.node_image
+
+
+def default_image_prefixes(node_image: str, node_image_cuda: str | None = None) -> tuple[str, ...]:
+    repos = [image_repository(node_image), image_repository(node_image) + "-cuda"]
+    repos.append(image_repository(node_image_cuda or cuda_image(node_image)))
+    return tuple(f"{repo}{sep}" for repo in dict.fromkeys(repos) for sep in (":", "@"))
 
 
 @dataclass(frozen=True)
@@ -59,7 +80,10 @@ class Policy:
     def from_settings(cls, settings: OperatorSettings) -> Policy:
         """Empty ``allowed_image_prefixes``: the defaults from the operator's node image."""
         return cls(
-            tuple(settings.allowed_image_prefixes or default_image_prefixes(settings.node_image)),
+            tuple(
+                settings.allowed_image_prefixes
+                or default_image_prefixes(settings.node_image, settings.node_image_cuda)
+            ),
             frozenset(settings.allowed_runtime_classes),
             frozenset(settings.allowed_priority_classes),
             frozenset(settings.allowed_env_secrets),

@@ -29,7 +29,7 @@ from llamanet_operator.podservices import (
     pod_services,
     stale_pod_services,
 )
-from llamanet_operator.policy import Policy, enforce
+from llamanet_operator.policy import Policy, default_image, enforce
 from llamanet_operator.scrape import NodeSample, parse_metrics
 from llamanet_operator.services import client_service, dht_service, headless_service, pod_disruption_budget
 from llamanet_operator.settings import OperatorSettings
@@ -46,7 +46,7 @@ def desired_children(owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettin
         headless_service(owner),
         client_service(owner, spec),
         *(pod_services(owner, spec) if per_pod else [dht_service(owner, spec)]),
-        build_statefulset(owner, spec, settings.node_image),
+        build_statefulset(owner, spec, default_image(spec, settings)),
     ]
     pdb = pod_disruption_budget(owner, spec)
     return children + ([pdb] if pdb is not None else [])

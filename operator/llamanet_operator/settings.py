@@ -24,6 +24,11 @@ class OperatorSettings(BaseSettings):
     )
     liveness: str = Field("http://0.0.0.0:8080/healthz", description="kopf liveness endpoint")
     node_image: str = Field(f"llamanet/node:{__version__}", description="image when a spec gives none")
+    node_image_cuda: str | None = Field(
+        None,
+        description="image when a spec with resources.gpus > 0 gives none; empty: node_image with '-cuda' "
+        "appended to its tag (llamanet/node:0.1.0 -> llamanet/node:0.1.0-cuda, what make image-cuda builds)",
+    )
     cluster_domain: str = Field("cluster.local", description="the cluster's DNS domain")
     observe_interval: float = Field(30.0, gt=0, description="seconds between status observations")
     http_timeout: float = Field(5.0, gt=0, description="timeout of requests to the nodes' HTTP API")

@@ -17,7 +17,10 @@ from kubernetes.client import ApiClient
 from llamanet.engine.stats import EngineStats
 from llamanet.metrics import NodeMetrics
 from llamanet_operator.podsecurity import hardening_gaps, restricted_violations
+from llamanet_operator.policy import default_image
 from llamanet_operator.settings import OperatorSettings
+from llamanet_operator.spec import parse_spec
+from tests.unit.operator.conftest import url_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "llamanet"
@@ -117,6 +120,7 @@ def test_llamanodes_from_values_and_the_test_hook(helm: Path) -> None:
         "operator.scope=everywhere",
         "operator.observeInterval=-1",
         "operator.image.pullPolicy=Sometimes",
+        "operator.nodeImageCuda=a b",
         "llamaNodes[0].name=Bad_Name",
         "unknownKey=1",
     ],
@@ -197,6 +201,21 @@ def test_policy_values_reach_the_operators_settings(helm: Path, monkeypatch: pyt
     assert settings.allowed_runtime_classes == ["nvidia"] and settings.allowed_priority_classes == []
     assert settings.allowed_env_config_maps == ["tuning"]
     assert settings.max_response_bytes == 2097152
+
+
+def test_cuda_image_value_reaches_the_operators_settings(helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty by default (the operator derives ``<nodeImage>-cuda``); a value is the CUDA image."""
+    env = operator_env(render(helm, "--set", "operator.nodeImage=reg.example/llamanet/node:1.2"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = OperatorSettings()
+    assert env["LLAMANET_OPERATOR_NODE_IMAGE_CUDA"] == "" and settings.node_image_cuda is None
+    assert default_image(parse_spec(url_spec(resources={"gpus": 1})), settings) == (
+        "reg.example/llamanet/node:1.2-cuda"
+    )
+    env = operator_env(render(helm, "--set", "operator.nodeImageCuda=gpu.example/node:13.0"))
+    monkeypatch.setenv("LLAMANET_OPERATOR_NODE_IMAGE_CUDA", env["LLAMANET_OPERATOR_NODE_IMAGE_CUDA"])
+    assert OperatorSettings().node_image_cuda == "gpu.example/node:13.0"
 
 
 def test_exclude_namespaces_only_in_cluster_scope(helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:

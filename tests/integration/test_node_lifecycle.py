@@ -177,3 +177,34 @@ def test_a_bad_chat_format_is_refused_before_the_node_starts(
     assert says in out.stdout + out.stderr, out.stdout + out.stderr
     with pytest.raises(httpx.ConnectError):  # no port was opened
         httpx.get(f"http://{HOST}:{port}/health", timeout=2)
+
+
+def test_gpu_layers_without_a_gpu_log_one_line_and_serve_on_cpu(nodes: Nodes) -> None:
+    """N_GPU_LAYERS > 0 on a machine (and build) without a GPU: one clear line, /info says cpu, it serves."""
+    node = nodes.start(SMOL, *SMALL, "--n-gpu-layers", "8", name="gpu-layers")
+    compute = httpx.get(f"{node.url}/info", timeout=10).json()["compute"]
+    assert compute["backend"] == "cpu" and compute["gpu_layers"] == 0
+    assert compute["requested_gpu_layers"] == 8
+    assert any(d["type"] == "cpu" for d in compute["devices"])
+    line = "N_GPU_LAYERS=8 but no GPU: this llama.cpp build has no GPU backend; serving on CPU"
+    assert compute["note"] == line
+    r = httpx.post(
+        f"{node.url}/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "temperature": 0},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    assert node.log_path.read_text(errors="replace").count(line) == 1
+    # its swarm record advertises the layers llama.cpp runs with, not the ones asked for
+    deadline = time.monotonic() + 20
+    while True:
+        body = httpx.get(f"{node.url}/swarm/nodes", timeout=10).json()
+        mine = [n for n in body["nodes"] if n["is_self"]]
+        if (mine and mine[0]["gpu_layers"] == 0) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert mine and mine[0]["gpu_layers"] == 0, body
+    plain = nodes.start(SMOL, *SMALL, name="no-gpu-layers")
+    compute = httpx.get(f"{plain.url}/info", timeout=10).json()["compute"]
+    assert compute["backend"] == "cpu" and compute["note"] is None and compute["requested_gpu_layers"] == 0
+    assert "but no GPU" not in plain.log_path.read_text(errors="replace")

@@ -131,15 +131,17 @@ async def test_check_passes_on_a_healthy_swarm_and_fails_with_a_dead_node(
         assert rc == 0, out + err
         lines = out.splitlines()
         assert sum(line.startswith("OK    health") for line in lines) == 2
+        # each node's backend from its /info (these nodes run on CPU without asking for GPU layers)
+        assert sum(line.startswith("OK    compute") and line.endswith(": cpu") for line in lines) == 2, out
         assert any(line.startswith("OK    generate") and SMOL in line for line in lines)
         assert any(line.startswith("OK    generate") and GEMMA in line for line in lines)
-        assert lines[-1] == "5 passed, 0 failed"
+        assert lines[-1] == "7 passed, 0 failed"
 
         await swarm.publish(f"http://127.0.0.1:{free_port()}", "ghost", "dead")
         rc, out, _ = await run_cli("check", swarm.bootstrap)
         assert rc == 1
         assert any(line.startswith("FAIL  health") and "dead" in line for line in out.splitlines())
         assert any(line.startswith("FAIL  generate") and "ghost" in line for line in out.splitlines())
-        assert out.splitlines()[-1] == "5 passed, 2 failed"
+        assert out.splitlines()[-1] == "7 passed, 2 failed"
     finally:
         await swarm.stop()

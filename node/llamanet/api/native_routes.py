@@ -127,4 +127,6 @@ async def info(request: Request) -> dict[str, Any]:
             n_ctx_train=i.n_ctx_train,
             n_ctx=i.n_ctx_slot,
         )
+        if i.compute is not None:  # backend, devices and the layers llama.cpp got (docs/api.md)
+            out["compute"] = i.compute.as_dict()
     return out

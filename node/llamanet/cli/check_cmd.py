@@ -1,4 +1,5 @@
-"""``llamanet check``: the seed's quick check: discovery, every node's /health, one generation per model."""
+"""``llamanet check``: the seed's quick check: discovery, every node's /health and compute backend (from
+/info), one generation per model."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from llamanet.cli.swarm_cmd import add_swarm_args, quiet_swarm_logs
 from llamanet.client.client import Client
@@ -64,6 +66,34 @@ async def _health(transport: Transport, node: NodeView, report: Report) -> None:
         report.add(False, "health", f"{label}: {exc}")
         return
     report.add(True, "health", f"{label}: {body.get('status') if isinstance(body, dict) else body}")
+    try:
+        info = await transport.get_json(node.url, "/info", timeout=10.0)
+    except ClientError as exc:
+        report.add(False, "compute", f"{label}: {exc}")
+        return
+    report.add(True, "compute", f"{label}: {compute_line(info)}")
+
+
+def compute_line(info: Any) -> str:
+    """A node's backend, devices and GPU layers from its /info: ``cuda, NVIDIA H200 (139.8 GiB), all
+    layers``; ``cpu (asked for 20 GPU layers: ...)`` when it found no GPU; ``unknown`` from older nodes."""
+    compute = info.get("compute") if isinstance(info, dict) else None
+    if not isinstance(compute, dict):
+        return "unknown (no compute in /info: model still loading, or an older node)"
+    devices = compute.get("devices")
+    if not isinstance(devices, list):
+        devices = []
+    gpus = [d for d in devices if isinstance(d, dict) and d.get("type") in ("gpu", "igpu")]
+    backend = str(compute.get("backend", "?"))
+    if backend == "cpu" or not gpus:
+        note = compute.get("note")
+        return f"cpu ({note})" if note else "cpu"
+    names = ", ".join(
+        f"{d.get('description') or d.get('name')} ({int(d.get('memory_total') or 0) / 2**30:.1f} GiB)"
+        for d in gpus
+    )
+    layers = compute.get("gpu_layers")
+    return f"{backend}, {names}, {'all' if layers == -1 else layers} layers on the GPU"
 
 
 async def _generate(client: Client, model: str, max_tokens: int, report: Report) -> None:

@@ -11,6 +11,7 @@
 - ``logprobs``    log-softmax and top alternatives from a logits row.
 - ``sizing``      default slot count and context size from the model's shape and available memory.
 - ``llama_log``   llama.cpp's log lines into Python logging, with correct levels.
+- ``backends``    the compute backend and devices (ggml's registries); GPU layers only where a GPU serves.
 - ``runtime``     loads the model and creates the multi-sequence context.
 - ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
 - ``engine``      the asyncio facade: submit a request, iterate its events, cancel on disconnect.

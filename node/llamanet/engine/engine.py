@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llamanet.engine.backends import Compute, summary
 from llamanet.engine.chat import ChatTemplate, choose_template
 from llamanet.engine.errors import InvalidRequestError
 from llamanet.engine.events import Event, Failed, Finished
@@ -39,7 +40,8 @@ class ModelInfo:
     n_ctx_slot: int
     n_parallel: int
     chat_format: str
-    n_gpu_layers: int
+    n_gpu_layers: int  # what llama.cpp got: 0 where no GPU serves, whatever N_GPU_LAYERS said
+    compute: Compute | None = None
 
 
 def cannot_fit(n_chars: int, longest_token_bytes: int, n_ctx: int) -> bool:
@@ -119,17 +121,19 @@ class Engine:
             n_ctx_slot=runtime.n_ctx_slot,
             n_parallel=config.n_parallel,
             chat_format=template.name,
-            n_gpu_layers=config.n_gpu_layers,
+            n_gpu_layers=runtime.compute.gpu_layers,
+            compute=runtime.compute,
         )
         engine = cls(runtime, info, template, max_queue)
         engine.scheduler.start()
         log.info(
-            "model %s loaded (%s, chat format %s, %d slots of %d tokens)",
+            "model %s loaded (%s, chat format %s, %d slots of %d tokens, on %s)",
             name,
             gguf.architecture,
             template.name,
             config.n_parallel,
             runtime.n_ctx_slot,
+            summary(runtime.compute),
         )
         return engine
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from llama_cpp import _internals
 
-from llamanet.engine import llama_log
+from llamanet.engine import backends, llama_log
 from llamanet.engine.errors import InvalidRequestError, ModelLoadError
 from llamanet.engine.gil_calls import held
 from llamanet.engine.sampler import Greedy, SamplerChain
@@ -48,8 +48,9 @@ class Runtime:
             llama_log.install()  # after backend init, which resets llama.cpp's logger
             _backend_ready = True
         self.config = config
+        self.compute = backends.detect(config.n_gpu_layers)  # GPU layers only where a GPU serves
         mparams = llama_cpp.llama_model_default_params()
-        mparams.n_gpu_layers = 999 if config.n_gpu_layers < 0 else config.n_gpu_layers
+        mparams.n_gpu_layers = 999 if self.compute.gpu_layers < 0 else self.compute.gpu_layers
         try:
             self.model = _internals.LlamaModel(path_model=str(path), params=mparams, verbose=False)
         except ValueError as exc:
