@@ -97,7 +97,9 @@ async def test_monitor_shows_nodes_joining_and_leaving_until_ctrl_c(records: Rec
         await wait_for("- left")
     finally:
         proc.send_signal(signal.SIGINT)
-        rc = await asyncio.wait_for(proc.wait(), 30)
+        # read what is left while it exits: a full pipe would block its last print, and so its exit
+        await asyncio.wait_for(proc.communicate(), 30)
+        rc = proc.returncode
     joined = next(line for line in seen if "+ joined" in line)
     left = next(line for line in seen if "- left" in line)
     assert "gamma" in joined and "http://127.0.0.1:9103" in joined
