@@ -79,6 +79,9 @@ async def test_monitor_shows_nodes_joining_and_leaving_until_ctrl_c(records: Rec
     proc = await asyncio.create_subprocess_exec(
         *CLI, "monitor", records.bootstrap, "--interval", "0.3",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        # as a terminal would: a suite started in the background (nohup, `&`) ignores SIGINT, its
+        # children inherit that, and a Python started so never turns Ctrl-C into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert proc.stdout is not None
     seen: list[str] = []
