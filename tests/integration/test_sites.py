@@ -42,6 +42,20 @@ def chat(node: NodeProcess, model: str, sites: str | None = None, max_tokens: in
     return httpx.post(f"{node.url}/v1/chat/completions", json=body, headers=headers, timeout=120)
 
 
+def occupy(node: NodeProcess, max_tokens: int = 120) -> None:
+    """Keep one slot of ``node`` busy for ``max_tokens`` tokens: a raw prompt that cannot end early (no
+    end-of-text or end-of-turn token: Gemma 3's 1 and 106), unlike a chat that may answer in 3 tokens."""
+    no_end = {"0": -100, "1": -100, "2": -100, "106": -100}
+    body = {
+        "model": GEMMA,
+        "prompt": "Count: 1, 2,",
+        "raw": True,
+        "max_tokens": max_tokens,
+        "logit_bias": no_end,
+    }
+    httpx.post(f"{node.url}/generate", json=body, timeout=120)
+
+
 @pytest.fixture(scope="module")
 def sites(session_nodes: Nodes) -> Iterator[dict[str, NodeProcess]]:
     a = session_nodes.start(SMOL, *ARGS, "--n-parallel", "2", "--site", "site-a", name="site-a-smol")
@@ -85,7 +99,7 @@ def test_a_restricted_node_with_full_slots_queues_rather_than_leave_its_site(
     sites: dict[str, NodeProcess],
 ) -> None:
     b, b_id = sites["b"], own_id(sites["b"])
-    long = threading.Thread(target=chat, args=(b, GEMMA, None, 120))
+    long = threading.Thread(target=occupy, args=(b,))
     long.start()
     try:
         wait_for(lambda: httpx.get(f"{b.url}/status").json()["slots_free"] == 0, 30, "B's one slot busy")
