@@ -24,7 +24,7 @@ ARGS = ("--n-ctx", "512", "--n-parallel", "2", "--heartbeat-interval", "1")
 ENTRY_MODEL = "entry-model"  # the entry serves SmolLM2 under another name: SMOL requests are forwarded
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # fresh per test: no lookup cache, ban or reservation left by the previous test's fakes
 def pair(node_logs: Path, model_cache: object, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     nodes = Nodes(node_logs)
     failed_before = request.session.testsfailed
