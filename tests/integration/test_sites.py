@@ -7,7 +7,6 @@ site-a: A (SmolLM2) and C (Gemma 3); site-b: B (Gemma 3, one slot) restricted to
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -18,6 +17,7 @@ from llamanet.client.errors import NoNodeAvailableError
 from llamanet.routing.sites import ALLOWED_SITES_HEADER
 from tests.integration.conftest import GEMMA, SMOL, Nodes
 from tests.nodeproc import NodeProcess
+from tests.swarmrecords import wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 ARGS = ("--n-ctx", "512", "--heartbeat-interval", "1")
@@ -25,15 +25,6 @@ ARGS = ("--n-ctx", "512", "--heartbeat-interval", "1")
 
 def own_id(node: NodeProcess) -> str:
     return httpx.get(f"{node.url}/status", timeout=10).json()["node_id"]  # type: ignore[no-any-return]
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def chat(node: NodeProcess, model: str, sites: str | None = None, max_tokens: int = 4) -> httpx.Response:

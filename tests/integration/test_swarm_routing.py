@@ -4,7 +4,6 @@ any node, load spreading, failover when a node is killed, and swarm-secret membe
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from tests.integration.conftest import GEMMA, SMOL, Nodes
 from tests.nodeproc import NodeProcess
+from tests.swarmrecords import wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 HEARTBEAT = 1.0
@@ -23,15 +23,6 @@ SWARM_ARGS = ("--n-ctx", "512", "--n-parallel", "4", "--heartbeat-interval", str
 
 def swarm_view(node: NodeProcess) -> dict:  # type: ignore[type-arg]
     return httpx.get(f"{node.url}/swarm/nodes", timeout=10).json()  # type: ignore[no-any-return]
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def node_ids(node: NodeProcess) -> set[str]:
