@@ -68,11 +68,13 @@ def dht_of(record: dict[str, Any]) -> tuple[str, int]:
     return str(dht["host"]), int(dht["port"])
 
 
-def sees_all(cluster: Cluster, ns: str, name: str) -> dict[str, Any] | None:
+def sees_all(cluster: Cluster, ns: str, name: str) -> dict[str, Any]:
     obj = get_ln(cluster, ns, name)
     swarm = obj.get("status", {}).get("swarm", {})
     full = swarm.get("peers") == 2 * REPLICAS and sorted(swarm.get("models", [])) == [GEMMA, SMOL]
-    return obj if full else None
+    if not full:  # wait_for names the last of these if the swarm never forms
+        raise LookupError(f"{name} status.swarm is {swarm}")
+    return obj
 
 
 def every_node_lists_all(pods: list[tuple[Cluster, str, str]], site_hosts: set[str]) -> bool:
@@ -123,8 +125,9 @@ def test_two_sites_form_one_swarm_and_route_across(
         ),
         ns_b,
     )
-    wait_for("site A to see all nodes", lambda: sees_all(operator_a, ns_a, "alpha"), 600, 3)
-    wait_for("site B to see all nodes", lambda: sees_all(operator_b, ns_b, "beta"), 240, 3)
+    # within the test's 600 s: a swarm that never forms fails here, naming what each side saw
+    wait_for("site A to see all nodes", lambda: sees_all(operator_a, ns_a, "alpha"), 300, 3)
+    wait_for("site B to see all nodes", lambda: sees_all(operator_b, ns_b, "beta"), 120, 3)
 
     # every node lists all 4 nodes, no two at one advertised address (one Service per pod)
     alpha_pods = running_pods(operator_a, ns_a, "app.kubernetes.io/instance=alpha")

@@ -14,7 +14,7 @@ from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, record_keys
-from llamanet.swarm.peers import backoff_delay, resolve_host, resolve_peers
+from llamanet.swarm.peers import Address, backoff_delay, peers_to_join, resolve_host, resolve_peers
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
 from llamanet_common.identity import NodeIdentity
@@ -39,6 +39,8 @@ class SwarmNode:
         self._clock = clock
         self._server: SwarmServer | None = None
         self._peers: list[tuple[str, int]] = []
+        # which node answered at each configured (resolved) bootstrap address
+        self._answered: dict[Address, bytes] = {}
         self._bind_host = ""
         self._tasks: set[asyncio.Task[None]] = set()
         self._join_task: asyncio.Task[None] | None = None
@@ -92,7 +94,7 @@ class SwarmNode:
         )
         await self._resolve_advertised()
         await self._server.listen(dht_port, bind_host)
-        if self._peers and not await self._try_join():
+        if self._peers and not (await self._try_join())[1]:
             self._ensure_join_task()
         if self._record_factory is not None:
             await self._heartbeat_once()
@@ -118,26 +120,46 @@ class SwarmNode:
             )
         server.readvertise(address)
 
-    async def _try_join(self) -> bool:
+    async def _missing_peers(self) -> list[Address]:
+        """The configured peers to ping now (``peers_to_join``)."""
         addrs = await resolve_peers(self._peers)
-        self.joined = bool(addrs) and await self.server.join(addrs)
-        return self.joined
+        own = self.identity.node_id_bytes
+        return peers_to_join(addrs, self._answered, self.server.table_ids(), own)
+
+    async def _try_join(self) -> tuple[bool, bool]:
+        """Ping the configured peers not in our table: (did another node answer, has every configured
+        peer that resolves answered now)."""
+        missing = await self._missing_peers()
+        reached = False
+        if missing:
+            answered = await self.server.join_answers(missing)
+            self._answered.update(answered)
+            for addr, node_id in answered.items():
+                if node_id != self.identity.node_id_bytes:
+                    reached = self.joined = True
+                    log.info("reached bootstrap peer %s:%d", *addr)
+        return reached, not await self._missing_peers()
 
     def _ensure_join_task(self) -> None:
         if self._join_task is None or self._join_task.done():
             self._join_task = self._spawn(self._join_loop())
 
     async def _join_loop(self) -> None:
+        """Retry the configured peers that have not answered (or dropped out of our table) with capped
+        backoff until all are back; the heartbeat starts this again whenever one goes missing."""
         attempt = 0
         while True:
             delay = backoff_delay(
                 attempt, initial=self.config.backoff_initial_s, cap=self.config.backoff_cap_s
             )
             await asyncio.sleep(delay)
-            if await self._try_join():
-                log.info("joined the swarm after %d retries", attempt + 1)
+            reached, done = await self._try_join()
+            if reached:
+                log.info("joined peers after %d retries", attempt + 1)
+                # publish at once, so the peers just reached find us without waiting for a beat
                 if self._last_record is not None and not self._last_record.withdrawn:
                     await self._heartbeat_once()
+            if done:
                 return
             attempt += 1
 
@@ -145,7 +167,7 @@ class SwarmNode:
         while True:
             await asyncio.sleep(self.config.heartbeat_interval_s)
             await self._resolve_advertised()
-            if self._peers and not self.server.swarm_protocol.router.find_neighbors(self.server.node):
+            if self._peers and await self._missing_peers():
                 self._ensure_join_task()
             await self._heartbeat_once()
 
@@ -249,6 +271,7 @@ class SwarmNode:
             "seq": self._seq,
             "storage": self.server.entries.snapshot(),
             "dropped_datagrams": self.server.swarm_protocol.dropped_datagrams,
+            "refused_contacts": self.server.swarm_protocol.refused_contacts,
             "rejected_stores": self.server.swarm_protocol.rejected_stores,
         }
 

@@ -1,4 +1,4 @@
-"""Bootstrap peers and advertised hosts: DNS resolution; the retry backoff schedule.
+"""Bootstrap peers and advertised hosts: DNS resolution; which peers to (re)join; the retry backoff schedule.
 
 Parsing of peer lists: ``llamanet_common.addresses``.
 """
@@ -34,3 +34,20 @@ def backoff_delay(attempt: int, *, initial: float = 1.0, cap: float = 30.0, fact
     if attempt < 0:
         raise ValueError("attempt must be >= 0")
     return float(min(cap, initial * factor ** min(attempt, 64)))
+
+
+Address = tuple[str, int]
+
+
+def peers_to_join(
+    resolved: list[Address], answered: dict[Address, bytes], in_table: set[bytes], own_id: bytes
+) -> list[Address]:
+    """The configured peers worth pinging now: those that never answered, and those whose node is no
+    longer in our routing table (it restarted, or a partition between us dropped it). An address that
+    answered with our own id is ourselves (a pod in its own seed list) and never is.
+
+    Retrying every configured peer, not only while the table is empty, is what joins two islands: a site
+    whose own pods answered first would otherwise never reach the other site once it comes up, nor again
+    after a partition between the sites heals.
+    """
+    return [a for a in resolved if answered.get(a) != own_id and answered.get(a) not in in_table]

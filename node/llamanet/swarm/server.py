@@ -62,6 +62,9 @@ class SwarmServer(Server):  # type: ignore[misc]
             page_budget_bytes=self.config.page_budget_bytes,
             advertise_host=self.advertise_host,
             advertise_port=self.config.advertise_port,
+            frame_window_s=self.config.frame_window_s,
+            frame_replay_entries=self.config.frame_replay_entries,
+            max_contacts_per_ip=self.config.max_contacts_per_ip,
         )
 
     @property
@@ -78,12 +81,21 @@ class SwarmServer(Server):  # type: ignore[misc]
 
     async def join(self, addrs: list[tuple[str, int]]) -> bool:
         """Ping the given (ip, port) peers and crawl towards our own id; True if any peer answered."""
+        return bool(await self.join_answers(addrs))
+
+    async def join_answers(self, addrs: list[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+        """Ping the given (ip, port) peers, crawl towards our own id from those that answered, and say
+        which node id answered at each address."""
         answered = await asyncio.gather(*(self.bootstrap_node(addr) for addr in addrs))
-        nodes = [node for node in answered if node is not None]
-        if not nodes:
-            return False
-        await NodeSpiderCrawl(self.swarm_protocol, self.node, nodes, self.ksize, self.alpha).find()
-        return True
+        found = {addr: node for addr, node in zip(addrs, answered, strict=True) if node is not None}
+        others = [node for node in found.values() if node.id != self.node.id]
+        if others:
+            await NodeSpiderCrawl(self.swarm_protocol, self.node, others, self.ksize, self.alpha).find()
+        return {addr: node.id for addr, node in found.items()}
+
+    def table_ids(self) -> set[bytes]:
+        """The node ids in our routing table now."""
+        return {node.id for bucket in self.swarm_protocol.router.buckets for node in bucket.get_nodes()}
 
     async def store_entry(self, key: str, raw: str) -> int:
         """Store ``raw`` under ``key`` at the k closest peers (and here, if we are among them).
