@@ -101,3 +101,28 @@ async def test_senders_are_filed_only_at_contacts_that_answer_as_them() -> None:
         peer.sock.close()
         await other.stop()
         await node.stop()
+
+
+async def test_one_socket_answering_as_many_ids_holds_one_contact_and_an_address_a_bounded_number() -> None:
+    # the sybil of issue 14: one UDP socket pinging with 41 fresh ids used to put 41 contacts in the table
+    node = SwarmNode(NodeIdentity.generate(), SwarmConfig(rpc_timeout_s=0.5, max_contacts_per_ip=3))
+    await node.start(HOST, 0)
+    peers = [Peer() for _ in range(5)]
+    try:
+        sybil = peers[0]
+        last = b""
+        for _ in range(41):
+            last = os.urandom(20)
+            assert await sybil.ask(ping(Contact(HOST, sybil.port), last), node.dht_port) is not None
+        at_sybil = [i for i, where in filed(node).items() if where == (HOST, sybil.port)]
+        assert at_sybil == [last.hex()], "one contact per endpoint: the newest id answering there"
+
+        # more endpoints on one address than the per-address cap: the extra ones are not filed
+        for peer in peers[1:]:
+            assert await peer.ask(ping(Contact(HOST, peer.port), os.urandom(20)), node.dht_port) is not None
+        assert len(filed(node)) == 3
+        assert node.status()["refused_contacts"] == 2
+    finally:
+        for peer in peers:
+            peer.sock.close()
+        await node.stop()

@@ -23,6 +23,11 @@ class SwarmConfig:
     backoff_initial_s: float = 1.0
     backoff_cap_s: float = 30.0
     page_budget_bytes: int = 5500
+    # frames older or newer than this (by the sender's clock) are dropped, and so is a nonce seen within it
+    frame_window_s: float = 60.0
+    frame_replay_entries: int = 200_000
+    # routing-table contacts filed per IP address (a site behind one NAT address shares one)
+    max_contacts_per_ip: int = 256
 
     @property
     def record_ttl_s(self) -> float:

@@ -2,7 +2,11 @@
 
 - every datagram is framed by ``wire`` (frame v2: size limit, optional HMAC, client flag, the sender's
   advertised contact); bad frames are dropped, v1 frames are named once per address in the log;
+- a frame whose timestamp is off our clock by more than the replay window, or whose nonce was seen
+  within it, is dropped (a captured frame replayed, from any source, gets no second answer);
 - senders flagged as clients are answered but never added to the routing table;
+- one contact per UDP endpoint (the newest id answering there) and at most ``max_contacts_per_ip`` per
+  address;
 - a sender is filed at its advertised contact (``contact``), never at the packet's source address alone
   (the source only gets the reply); a contact that differs from the source is filed once a ping to it
   answers with the sender's id (bounded: at most ``MAX_VERIFYING`` such pings in flight);
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from typing import Any
 
 from kademlia.node import Node
@@ -24,7 +29,8 @@ from kademlia.protocol import KademliaProtocol
 from llamanet.swarm.contact import contact_address, own_contact
 from llamanet.swarm.errors import InvalidRecordError, StorageFullError
 from llamanet.swarm.storage import EntryStore
-from llamanet.swarm.wire import Contact, decode_frame, encode_frame, is_v1_frame
+from llamanet.swarm.wire import Contact, Frame, decode_frame, encode_frame, is_v1_frame
+from llamanet_common.proofs import ReplayCache
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +93,21 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         page_budget_bytes: int,
         advertise_host: str | None = None,
         advertise_port: int | None = None,
+        frame_window_s: float = 60.0,
+        frame_replay_entries: int = 200_000,
+        max_contacts_per_ip: int = 256,
     ) -> None:
         super().__init__(source_node, storage, ksize)
+        # nonces of frames seen within the window, from any source: a replay is dropped
+        self._replays = ReplayCache(window_s=frame_window_s, max_entries=frame_replay_entries)
         self._wait_timeout = rpc_timeout_s
         self._secret = secret
         self.client_mode = client_mode
         self._page_budget = page_budget_bytes
         self.entries: EntryStore = storage
         self.dropped_datagrams = 0
+        self.refused_contacts = 0
+        self._max_contacts_per_ip = max_contacts_per_ip
         self.rejected_stores = 0
         self._pending: set[asyncio.Future[None]] = set()
         self._advertise = (advertise_host, advertise_port)
@@ -118,6 +131,8 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         frame = decode_frame(data, secret=self._secret)
+        if frame is not None and not self._fresh(frame, addr):
+            frame = None
         if frame is None or (self.client_mode and frame.payload[:1] == b"\x00"):
             self.dropped_datagrams += 1
             if frame is None and is_v1_frame(data):
@@ -136,6 +151,18 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         finally:
             _contact.reset(tokens[1])
             _from_client.reset(tokens[0])
+
+    def _fresh(self, frame: Frame, addr: Any) -> bool:
+        """Within the replay window of our clock and never seen before (a replay, or a stale frame)."""
+        now = time.time()
+        window = self._replays.window_s
+        skew_s = abs(now - frame.timestamp_ms / 1000)
+        if skew_s > window:
+            self._name_once(
+                "clock", addr, f"peer %s:%s sends frames {skew_s:.0f}s off our clock (window {window:.0f}s)"
+            )
+            return False
+        return self._replays.check_and_add("", frame.nonce.hex(), now)
 
     def _name_once(self, kind: str, addr: Any, message: str) -> None:
         key = (kind, str(addr[0]))
@@ -163,7 +190,22 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         if _from_client.get() or not isinstance(node.id, bytes) or len(node.id) != 20:
             return
         if node.id != self.source_node.id and self.router.is_new_node(node):
-            self.router.add_contact(node)
+            self._file(node)
+
+    def _file(self, node: Node) -> None:
+        """Add a new contact: one per UDP endpoint (a new id answering at a filed endpoint replaces the
+        old one: one socket cannot fill a table with ids) and at most ``max_contacts_per_ip`` per address
+        (a whole site behind one NAT address fits; a sybil farm on one host does not)."""
+        same_ip = [n for bucket in self.router.buckets for n in bucket.get_nodes() if n.ip == node.ip]
+        for other in same_ip:
+            if other.port == node.port and other.id != node.id:
+                self.router.remove_contact(other)
+                same_ip.remove(other)
+                break
+        if len(same_ip) >= self._max_contacts_per_ip:
+            self.refused_contacts += 1
+            return
+        self.router.add_contact(node)
 
     def sender(self, nodeid: Any, source: Any) -> Node:
         """The sender of the request being handled, at its advertised contact, filed if new: at once
@@ -175,7 +217,7 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         if nodeid == self.source_node.id or not self.router.is_new_node(node):
             return node
         if where == (str(source[0]), int(source[1])):
-            self.router.add_contact(node)
+            self._file(node)
         elif where not in self._verifying and len(self._verifying) < MAX_VERIFYING:
             self._verifying.add(where)
             task = asyncio.ensure_future(self._verify(node, where))

@@ -8,9 +8,9 @@ Frame v2 (``docs/design/formats-v2.md``)::
 
 ``host``/``port`` are the sender's advertised DHT contact (``SwarmConfig.advertise_host/port``, else its
 bind address; an empty host means "the address my packets come from"). Receivers file the sender there,
-never at a packet's source address alone (``contact`` checks it). Timestamp and nonce are carried for the
-replay window of issue #14 and not checked yet. v1 frames (``0xA7 | flags``) are recognised
-(``is_v1_frame``) only to be named in a log line and dropped.
+never at a packet's source address alone (``contact`` checks it). Timestamp and nonce (under the HMAC
+when there is a secret) give the replay window the protocol checks (issue #14). v1 frames
+(``0xA7 | flags``) are recognised (``is_v1_frame``) only to be named in a log line and dropped.
 """
 
 from __future__ import annotations
