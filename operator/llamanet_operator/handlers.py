@@ -30,7 +30,7 @@ from llamanet_operator.reconcile import (
     publish_addresses,
 )
 from llamanet_operator.settings import OperatorSettings
-from llamanet_operator.spec import LlamaNodeSpec, parse_spec
+from llamanet_operator.spec import LlamaNodeSpec, advice, parse_spec
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
 
 PREFIX = "llamanet.io"
@@ -96,6 +96,8 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> 
     try:
         spec = parse_spec(dict(body.spec))
         admit(spec, ctx.settings)
+        for reason, message in advice(spec):  # on each spec change (and operator start), not per timer
+            kopf.warn(body, reason=reason, message=message)
         check_dependencies(kube, owner, spec)
         apply_children(kube, owner, spec, ctx.settings)
         seen = observe(

@@ -231,3 +231,19 @@ def _check_pod_services(spec: LlamaNodeSpec) -> None:
     endpoint = spec.service.node_port
     if endpoint is not None and any(endpoint in r for r in ranges):
         raise SpecError(f"service.nodePort {endpoint} falls in a swarm.podServices NodePort range")
+
+
+def advice(spec: LlamaNodeSpec) -> list[tuple[str, str]]:
+    """(reason, message) of each valid but likely unintended choice in ``spec``: a Warning Event each."""
+    out: list[tuple[str, str]] = []
+    if spec.api_key_secret_ref is not None and spec.swarm.secret_ref is None:
+        out.append(
+            (
+                "ForwardedWorkRefused",
+                "apiKeySecretRef without swarm.secretRef: these nodes check their users' key and refuse "
+                "work forwarded by other nodes (with an API key, only peers proving the swarm secret may "
+                "forward), so other sites cannot route to them; set swarm.secretRef to the same Secret "
+                "at every site",
+            )
+        )
+    return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from llamanet_operator.errors import SpecError
-from llamanet_operator.spec import parse_spec
+from llamanet_operator.spec import advice, parse_spec
 from tests.unit.operator.conftest import SHA, pvc_spec, url_spec
 
 
@@ -57,3 +57,11 @@ def test_secret_key_defaults_match_the_crd() -> None:
     spec = parse_spec(url_spec(swarm={"secretRef": {"name": "s"}}, apiKeySecretRef={"name": "a"}))
     assert spec.swarm.secret_ref is not None and spec.swarm.secret_ref.key == "secret"
     assert spec.api_key_secret_ref is not None and spec.api_key_secret_ref.key == "api-key"
+
+
+def test_an_api_key_without_the_swarm_secret_is_warned_about() -> None:
+    # valid, but its nodes refuse forwarded work, so other sites cannot route to them: one Warning Event
+    (warning,) = advice(parse_spec(url_spec(apiKeySecretRef={"name": "a"})))
+    assert warning[0] == "ForwardedWorkRefused" and "swarm.secretRef" in warning[1]
+    both = url_spec(swarm={"secretRef": {"name": "s"}}, apiKeySecretRef={"name": "a"})
+    assert advice(parse_spec(both)) == [] and advice(parse_spec(url_spec())) == []
