@@ -52,6 +52,8 @@ def swarm_config(settings: Settings) -> SwarmConfig:
         secret=settings.resolved_swarm_secret(),
         advertise_host=advertised_host(settings),
         advertise_port=settings.advertise_dht_port,
+        frame_window_s=settings.dht_frame_window,
+        max_contacts_per_ip=settings.dht_max_contacts_per_ip,
     )
 
 

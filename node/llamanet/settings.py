@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     node_id: str | None = None
     bootstrap_nodes: str = ""
     heartbeat_interval: float = Field(10.0, gt=0)
+    dht_frame_window: float = Field(
+        60.0,
+        ge=5,
+        le=3600,
+        description="DHT frames off this node's clock by more than this many seconds, or replayed within "
+        "it, are dropped (DHT_FRAME_WINDOW)",
+    )
+    dht_max_contacts_per_ip: int = Field(
+        256,
+        ge=1,
+        le=100_000,
+        description="Routing-table contacts per IP address; a site behind one NAT address shares one "
+        "(DHT_MAX_CONTACTS_PER_IP)",
+    )
 
     # --- swarm -------------------------------------------------------------------------------
     advertise_host: str | None = Field(

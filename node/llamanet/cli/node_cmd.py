@@ -17,6 +17,16 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     "--node-id": ("node_id", str, "node name shown in the swarm (NODE_ID); the id derives from the key"),
     "--bootstrap-nodes": ("bootstrap_nodes", str, "host:port,... DHT peers to join (BOOTSTRAP_NODES)"),
     "--heartbeat-interval": ("heartbeat_interval", float, "DHT publish interval, s (HEARTBEAT_INTERVAL)"),
+    "--dht-frame-window": (
+        "dht_frame_window",
+        float,
+        "seconds a DHT frame may be off this clock; replays within it are dropped (DHT_FRAME_WINDOW, 60)",
+    ),
+    "--dht-max-contacts-per-ip": (
+        "dht_max_contacts_per_ip",
+        int,
+        "routing-table contacts per IP address (DHT_MAX_CONTACTS_PER_IP, default 256)",
+    ),
     "--advertise-host": ("advertise_host", str, "address peers use to reach this node (ADVERTISE_HOST)"),
     "--advertise-urls": ("advertise_urls", str, "HTTP URL(s) peers use, comma-separated (ADVERTISE_URLS)"),
     "--advertise-dht-port": (
