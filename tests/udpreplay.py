@@ -1,6 +1,6 @@
 """A hostile UDP peer, run as its own process: sends one datagram (hex, argv[2]) to 127.0.0.1:argv[1]
 argv[3] times, the same bytes each time (a captured frame replayed), and prints how many replies came back
-within argv[4] seconds of the last send."""
+within argv[4] seconds of the last send and their bytes in all."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ def main() -> None:
         for _ in range(times):
             sock.sendto(datagram, ("127.0.0.1", port))
             time.sleep(0.01)
-        replies, deadline = 0, time.monotonic() + wait
+        replies, received, deadline = 0, 0, time.monotonic() + wait
         while (left := deadline - time.monotonic()) > 0:
             if select.select([sock], [], [], left)[0]:
-                sock.recv(9000)
+                received += len(sock.recv(9000))
                 replies += 1
-    print(replies)
+    print(replies, received)
 
 
 if __name__ == "__main__":

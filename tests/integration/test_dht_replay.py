@@ -1,6 +1,7 @@
-"""A real SwarmNode on loopback against a hostile process replaying one captured frame (issue 14 item 4):
-the frame is answered once, its replays not at all, from the same or any source; a frame stamped outside
-the replay window is dropped; a fresh frame still gets its answer."""
+"""A real SwarmNode on loopback against a hostile process (issue 14 item 4): a captured frame is answered
+once, its replays not at all, from the same or any source; a frame stamped outside the replay window is
+dropped; a fresh frame still gets its answer. A sender that never proved its address (a spoofed source)
+gets at most 3x the bytes it sent, measured."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from kademlia.utils import digest
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.keys import ALL_NODES_KEY
 from llamanet.swarm.node import SwarmNode
-from llamanet.swarm.wire import Contact, encode_frame
+from llamanet.swarm.wire import REQUEST_PAD_BYTES, Contact, encode_frame
 from llamanet_common.identity import NodeIdentity
+from tests.integration.test_dht_swarm import addr, eventually, start_node
 
 HOST = "127.0.0.1"
 
@@ -25,15 +27,20 @@ pytestmark = pytest.mark.timeout(60)
 REPLAYER = [sys.executable, "-m", "tests.udpreplay"]
 
 
-async def replay(port: int, datagram: bytes, times: int, wait: float = 1.0) -> int:
-    """How many answers a separate process gets for sending ``datagram`` ``times`` times (awaited: the
-    node answers on this test's event loop)."""
+async def exchange(port: int, datagram: bytes, times: int, wait: float = 1.0) -> tuple[int, int]:
+    """How many answers, and how many bytes in all, a separate process gets for sending ``datagram``
+    ``times`` times (awaited: the node answers on this test's event loop)."""
     proc = await asyncio.create_subprocess_exec(
         *REPLAYER, str(port), datagram.hex(), str(times), str(wait), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
-    return int(out.decode().strip())
+    replies, received = out.decode().split()
+    return int(replies), int(received)
+
+
+async def replay(port: int, datagram: bytes, times: int, wait: float = 1.0) -> int:
+    return (await exchange(port, datagram, times, wait))[0]
 
 
 @pytest.fixture
@@ -44,15 +51,15 @@ async def node() -> AsyncIterator[SwarmNode]:
     await swarm_node.stop()
 
 
-def request(method: str, *args: object) -> bytes:
+def request(method: str, *args: object, pad_to: int = 0) -> bytes:
     """A client's request frame (answered at its source, the sender never filed)."""
     rpc = b"\x00" + os.urandom(20) + umsgpack.packb([method, [os.urandom(20), *args]])
-    return encode_frame(rpc, secret=None, client=True, contact=Contact("", 0))
+    return encode_frame(rpc, secret=None, client=True, contact=Contact("", 0), pad_to=pad_to)
 
 
-def find_entries() -> bytes:
-    """A ``find_entries`` request (its answer is many times its size: the reflector of issue 14)."""
-    return request("find_entries", digest(ALL_NODES_KEY), "")
+def find_entries(pad_to: int = 0) -> bytes:
+    """A ``find_entries`` request (its answer was many times its size: the reflector of issue 14)."""
+    return request("find_entries", digest(ALL_NODES_KEY), "", pad_to=pad_to)
 
 
 async def test_a_captured_frame_is_answered_once_and_its_replays_never(node: SwarmNode) -> None:
@@ -72,3 +79,28 @@ async def test_a_frame_stamped_outside_the_window_is_dropped(node: SwarmNode) ->
     future = fresh[:3] + (stamp + 600_000).to_bytes(8, "big") + os.urandom(8) + fresh[19:]
     assert await replay(node.dht_port, future, 1) == 0
     assert await replay(node.dht_port, fresh, 1) == 1
+
+
+async def test_an_unproven_sender_gets_at_most_three_times_what_it_sent() -> None:
+    members = [await start_node(models=("tiny",))]
+    for _ in range(3):
+        members.append(await start_node([addr(members[0])], models=("tiny",)))
+    try:
+        node = members[0]
+
+        async def all_listed() -> bool:
+            return len(await node.get_nodes()) == len(members)
+
+        await eventually(all_listed, timeout=20.0)
+        # an unpadded request (about 80 bytes) for a page of 4 signed records: none fits 3x, so no answer
+        small = find_entries()
+        _, small_received = await exchange(node.dht_port, small, 1)
+        assert small_received <= 3 * len(small), f"amplification {small_received / len(small):.1f}x"
+        # a request padded as nodes pad theirs gets a page (and the lookup goes on from its cursor)
+        padded = find_entries(REQUEST_PAD_BYTES)
+        replies, received = await exchange(node.dht_port, padded, 1)
+        assert replies == 1 and received <= 3 * len(padded), f"{received / len(padded):.1f}x"
+        ratios = (small_received / len(small), received / len(padded))
+        print("amplification: unpadded {:.2f}x, padded {:.2f}x".format(*ratios))
+    finally:
+        await asyncio.gather(*(m.stop(withdraw=False) for m in members))

@@ -6,12 +6,16 @@
 - ``keys``        DHT key names (``node:{id}``, ``model:{name}``, ``all_nodes``) and which records fit them.
 - ``merge``       pure entry-set decisions: newer-wins, union by node id, visibility, per-key eviction.
 - ``storage``     ``EntryStore``: a storing peer's per-(key, node id) entries, capped and expiring.
-- ``wire``        datagram framing (frame v2): version, sender's advertised contact, size limit, client
-                  flag, optional swarm-secret HMAC.
+- ``wire``        datagram framing (frame v2): version, timestamp and nonce, sender's advertised contact,
+                  padding, size limit, client flag, optional swarm-secret HMAC.
+- ``transport``   ``FramedTransport``: frames every datagram, pads requests, holds replies to unproven
+                  senders to 3x their request (amplification bound).
 - ``contact``     pure checks of an advertised contact address (where a sender is filed and reached).
-- ``peers``       DNS resolution of bootstrap peers and advertised hosts, the retry backoff schedule.
+- ``peers``       DNS resolution of bootstrap peers and advertised hosts, which configured peers to (re)join,
+                  the retry backoff schedule.
 - ``config``      ``SwarmConfig``: heartbeat, TTL, limits, caps, timeouts, swarm secret, advertised address.
-- ``protocol``    ``SwarmProtocol``: kademlia's protocol with framing, client-flag handling, entry RPCs.
+- ``protocol``    ``SwarmProtocol``: kademlia's protocol with framing, replay window, contact limits,
+                  client-flag handling, entry RPCs.
 - ``crawl``       ``EntryCrawl``: iterative lookup that unions entry sets from all k closest peers.
 - ``lookup``      pure reader side: raw entries from many peers -> validated, merged, visible records.
 - ``server``      ``SwarmServer``: kademlia's ``Server`` with join, per-entry store and set lookup.

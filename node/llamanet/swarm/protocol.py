@@ -4,9 +4,10 @@
   advertised contact); bad frames are dropped, v1 frames are named once per address in the log;
 - a frame whose timestamp is off our clock by more than the replay window, or whose nonce was seen
   within it, is dropped (a captured frame replayed, from any source, gets no second answer);
+- a sender that has not proved its address (answered an RPC of ours) gets at most 3x the bytes it sent
+  (``transport``): a spoofed source cannot make us a reflector;
 - senders flagged as clients are answered but never added to the routing table;
-- one contact per UDP endpoint (the newest id answering there) and at most ``max_contacts_per_ip`` per
-  address;
+- one contact per UDP endpoint (the newest id answering there), ``max_contacts_per_ip`` per address;
 - a sender is filed at its advertised contact (``contact``), never at the packet's source address alone
   (the source only gets the reply); a contact that differs from the source is filed once a ping to it
   answers with the sender's id (bounded: at most ``MAX_VERIFYING`` such pings in flight);
@@ -21,15 +22,24 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
+import umsgpack
 from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
 
 from llamanet.swarm.contact import contact_address, own_contact
 from llamanet.swarm.errors import InvalidRecordError, StorageFullError
 from llamanet.swarm.storage import EntryStore
-from llamanet.swarm.wire import Contact, Frame, decode_frame, encode_frame, is_v1_frame
+from llamanet.swarm.transport import (
+    AMPLIFICATION,
+    REPLY_RESERVE_BYTES,
+    FramedTransport,
+    fit_reply,
+    reply_limit,
+)
+from llamanet.swarm.wire import Frame, decode_frame, is_v1_frame
 from llamanet_common.proofs import ReplayCache
 
 log = logging.getLogger(__name__)
@@ -40,25 +50,9 @@ _contact: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVa
     "swarm_contact", default=None
 )
 RpcResult = tuple[bool, Any]
+MAX_PROVEN = 4096  # addresses remembered as having answered our RPCs
 MAX_VERIFYING = 64  # pings to advertised contacts in flight
 MAX_NAMED_PEERS = 1024  # addresses already named in a log line (v1 frames, bad contacts)
-
-
-class FramedTransport:
-    """Wraps the datagram transport so every outgoing packet (request or response) is framed."""
-
-    def __init__(self, inner: Any, secret: bytes | None, client: bool, contact: Contact) -> None:
-        self._inner = inner
-        self._secret = secret
-        self._client = client
-        self.contact = contact
-
-    def sendto(self, data: bytes, addr: Any) -> None:
-        frame = encode_frame(data, secret=self._secret, client=self._client, contact=self.contact)
-        self._inner.sendto(frame, addr)
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 def sane_nodes(raw: Any, limit: int) -> list[Node]:
@@ -108,6 +102,7 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         self.dropped_datagrams = 0
         self.refused_contacts = 0
         self._max_contacts_per_ip = max_contacts_per_ip
+        self._proven: OrderedDict[tuple[str, int], None] = OrderedDict()
         self.rejected_stores = 0
         self._pending: set[asyncio.Future[None]] = set()
         self._advertise = (advertise_host, advertise_port)
@@ -143,14 +138,27 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
             self.dropped_datagrams += 1
             self._name_once("contact", addr, f"peer %s:%s advertises an unusable contact {frame.contact}")
             return
-        tokens = (_from_client.set(frame.from_client), _contact.set(where))
+        source = (str(addr[0]), int(addr[1]))
+        limit = None if source in self._proven else AMPLIFICATION * len(data)
+        tokens = (_from_client.set(frame.from_client), _contact.set(where), reply_limit.set(limit))
         try:
             task = asyncio.ensure_future(self._solve_datagram(frame.payload, addr))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         finally:
+            reply_limit.reset(tokens[2])
             _contact.reset(tokens[1])
             _from_client.reset(tokens[0])
+
+    def _accept_response(self, msg_id: bytes, data: Any, address: Any) -> None:
+        """An answer to one of our requests (its random id matches) proves the address it came from."""
+        if msg_id in self._outstanding:
+            where = (str(address[0]), int(address[1]))
+            self._proven[where] = None
+            self._proven.move_to_end(where)
+            if len(self._proven) > MAX_PROVEN:
+                self._proven.popitem(last=False)
+        super()._accept_response(msg_id, data, address)
 
     def _fresh(self, frame: Frame, addr: Any) -> bool:
         """Within the replay window of our clock and never seen before (a replay, or a stale frame)."""
@@ -249,7 +257,8 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         source = self.sender(nodeid, sender)
         if not isinstance(key, bytes):
             return []
-        return [tuple(n) for n in self.router.find_neighbors(Node(key), exclude=source)]
+        neighbors = [tuple(n) for n in self.router.find_neighbors(Node(key), exclude=source)]
+        return fit_reply(neighbors, reply_limit.get())
 
     def rpc_store(self, sender: Any, nodeid: bytes, key: bytes, value: Any) -> bool:
         return False
@@ -271,11 +280,18 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
 
     def rpc_find_entries(self, sender: Any, nodeid: bytes, dkey: bytes, after: str) -> dict[str, Any]:
         source = self.sender(nodeid, sender)
-        entries, cursor = self.entries.page(dkey, after, self._page_budget)
+        limit = reply_limit.get()
+        nodes: list[tuple[Any, ...]] = []
+        if not after:
+            neighbors = [tuple(n) for n in self.router.find_neighbors(Node(dkey), exclude=source)]
+            nodes = fit_reply(neighbors, None if limit is None else limit // 3)
+        budget = self._page_budget
+        if limit is not None:  # what is left of the limit once the nodes are in
+            budget = min(budget, limit - REPLY_RESERVE_BYTES - len(umsgpack.packb(nodes)))
+        entries, cursor = self.entries.page(dkey, after, budget)
         answer: dict[str, Any] = {"entries": entries, "next": cursor}
         if not after:
-            neighbors = self.router.find_neighbors(Node(dkey), exclude=source)
-            answer["nodes"] = [tuple(n) for n in neighbors]
+            answer["nodes"] = nodes
         return answer
 
     # -- RPCs called -------------------------------------------------------------------------------
