@@ -150,6 +150,14 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
             _contact.reset(tokens[1])
             _from_client.reset(tokens[0])
 
+    def _timeout(self, msg_id: bytes) -> None:
+        """rpcudp's timeout, unless the caller already gave up on the answer (its future is cancelled)."""
+        entry = self._outstanding.get(msg_id)
+        if entry is not None and entry[0].done():
+            del self._outstanding[msg_id]
+            return
+        super()._timeout(msg_id)
+
     def _accept_response(self, msg_id: bytes, data: Any, address: Any) -> None:
         """An answer to one of our requests (its random id matches) proves the address it came from."""
         if msg_id in self._outstanding:
