@@ -10,6 +10,8 @@ Module map:
 - ``identity``    Ed25519 node keys: key files, signing, verification, node ids derived from keys.
 - ``urls``        peer URLs: the one allowed form (http(s), host, port), refused addresses, ``NetworkPolicy``.
 - ``record``      the signed node record stored in the DHT: fields (URLs checked), canonical JSON, signing.
+- ``certs``       membership certificates: a swarm authority's scoped, expiring statement about a node
+                  key, delegation to site authorities, ``verify_chain`` -> ``Scope``.
 - ``proofs``      node-to-node proofs: the signed forward header, its replay cache, the proof of address.
 - ``status``      ``NodeStatus``: a node's validated ``GET /status`` answer, and the one definition of load.
 """

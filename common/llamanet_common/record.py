@@ -31,6 +31,9 @@ class RecordFields(BaseModel):
     gpu_layers: int = Field(default=0, ge=-1)
     site: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=64)  # human-readable label (the seed's NODE_ID)
+    # the node key's membership certificate chain, leaf first (``llamanet_common.certs``); left out of
+    # the JSON when None, so records without one read (and verify) as they did before the field existed
+    cert: list[dict[str, Any]] | None = Field(default=None, max_length=4)
 
     @field_validator("urls")
     @classmethod
@@ -56,11 +59,16 @@ class NodeRecord(RecordFields):
     signature: str = Field(default="", max_length=128)
 
     def canonical_bytes(self) -> bytes:
-        """The bytes that are signed: sorted-key compact JSON of every field but ``signature``."""
-        return canonical_json(self.model_dump(mode="json", exclude={"signature"}))
+        """The bytes that are signed: sorted-key compact JSON of every field but ``signature`` (and
+        ``cert`` when there is none)."""
+        return canonical_json(self.model_dump(mode="json", exclude={"signature", *self._absent()}))
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json", exclude=self._absent())
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def _absent(self) -> set[str]:
+        return {"cert"} if self.cert is None else set()
 
     def is_live(self, now: float) -> bool:
         return not self.withdrawn and self.expires_at > now

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from llamanet.engine.engine import Engine
 from llamanet.engine.stats import EngineStats
 from llamanet.metrics import NodeMetrics
+from llamanet.routing.members import CertifiedPeers
 from llamanet.routing.router import RequestRouter
 from llamanet.settings import Settings
 from llamanet.swarm.node import SwarmNode
 from llamanet_common.identity import NodeIdentity
+from llamanet_common.proofs import ForwardProof
 from llamanet_common.record import NodeRecord
 from llamanet_common.status import NodeStatus
 from llamanet_common.version import __version__
@@ -29,6 +31,7 @@ class Node:
     engine: Engine | None = None
     swarm: SwarmNode | None = None
     router: RequestRouter | None = None
+    members: CertifiedPeers | None = None  # with a swarm authority: whose forwarded work is taken
     identity: NodeIdentity | None = None
     load_error: str | None = None
     started_at: float = field(default_factory=time.time)
@@ -74,6 +77,13 @@ class Node:
         if self.router is None:
             return {self.model_name: [self.node_id]}
         return await self.router.models()
+
+    async def admit_peer(self, proof: ForwardProof) -> str | None:
+        """Why the sender of a verified forward proof is refused (None: admitted); every sender is
+        refused until the swarm is joined (``members`` is set with the router)."""
+        if self.members is None:
+            return "this node has not joined the swarm yet"
+        return await self.members.admit(proof)
 
     async def swarm_records(self) -> list[NodeRecord] | None:
         """Every live record in the swarm, this node's included; None without a DHT peer."""

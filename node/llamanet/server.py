@@ -27,6 +27,7 @@ from llamanet.models.gguf import GGUFInfo, read_gguf
 from llamanet.node import Node
 from llamanet.routing.capped import AnswerLimits
 from llamanet.routing.directory import SwarmDirectory
+from llamanet.routing.members import CertifiedPeers
 from llamanet.routing.prefix import PrefixPolicy
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
@@ -144,12 +145,28 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
         node.swarm = swarm
         secret = settings.resolved_swarm_secret()
         api_key = settings.resolved_api_key() is not None
-        log.info("trust: %s", trust_summary(api_key, secret is not None))
-        if (why := refusal(api_key, secret is not None)) is not None:
+        authorities = swarm.config.limits.authorities
+        log.info("trust: %s", trust_summary(api_key, secret is not None, bool(authorities)))
+        if authorities:
+            log.info("trusted swarm authorities: %s", ", ".join(sorted(authorities)))
+        if (why := refusal(api_key, secret is not None, bool(authorities))) is not None:
             log.warning("%s", why)
         policy = NetworkPolicy.parse(settings.peer_networks, own_host=membership.advertised_host(settings))
+        directory = SwarmDirectory(
+            swarm.get_nodes,
+            node.node_id,
+            allows=policy.allows,
+            cert_skew_s=swarm.config.limits.clock_skew_s if authorities else None,
+        )
+        if authorities:
+            node.members = CertifiedPeers(
+                authorities,
+                directory.records,
+                swarm.get_node,
+                clock_skew_s=swarm.config.limits.clock_skew_s,
+            )
         node.router = RequestRouter(
-            directory=SwarmDirectory(swarm.get_nodes, node.node_id, allows=policy.allows),
+            directory=directory,
             client=client,
             local_model=node.model_name,
             local_slots_free=node.local_slots_free,

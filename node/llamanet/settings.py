@@ -16,6 +16,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llamanet.routing.sites import BadSitesError, parse_sites
+from llamanet_common.certs import parse_authorities
+from llamanet_common.errors import MalformedCertError
 
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
@@ -77,6 +79,18 @@ class Settings(BaseSettings):
     node_key_file: Path | None = Field(None, description="Ed25519 key of this node; created if missing")
     swarm_secret: str | None = Field(None, description="Shared secret: peers without it cannot join")
     swarm_secret_file: Path | None = None
+    swarm_authority: str = Field(
+        "",
+        description="Trusted swarm authority public keys, hex, comma-separated (SWARM_AUTHORITY): with any, "
+        "only nodes certified by one of them are listed, routed to and take part in forwarding",
+    )
+    swarm_authority_file: Path | None = Field(
+        None, description="File of trusted authority public keys, one a line (SWARM_AUTHORITY_FILE)"
+    )
+    swarm_cert_file: Path | None = Field(
+        None,
+        description="JSON certificate chain for this node's key, re-read each heartbeat (SWARM_CERT_FILE)",
+    )
     site: str | None = Field(None, max_length=64, description="Site label shown in the swarm (SITE)")
     route_sites: str = Field(
         "",
@@ -173,6 +187,15 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from exc
         return value
 
+    @field_validator("swarm_authority")
+    @classmethod
+    def _authorities(cls, value: str) -> str:
+        try:
+            parse_authorities(value)  # fails early on a key that is not one
+        except MalformedCertError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
     def allowed_sites(self) -> frozenset[str] | None:
         """``ROUTE_SITES`` as a set; None: every site."""
         return parse_sites(self.route_sites or None, "route_sites")
@@ -193,6 +216,14 @@ class Settings(BaseSettings):
             secret = self.swarm_secret_file.read_text(encoding="utf-8").strip()
             return secret.encode() or None
         return None
+
+    def resolved_authorities(self) -> frozenset[str]:
+        """The trusted swarm authority keys of ``swarm_authority`` and ``swarm_authority_file`` together
+        (empty: no authority); ``MalformedCertError`` for a key that is not one."""
+        text = self.swarm_authority
+        if self.swarm_authority_file is not None:
+            text += "," + self.swarm_authority_file.read_text(encoding="utf-8")
+        return parse_authorities(text)
 
     def bootstrap_peers(self) -> list[str]:
         """``BOOTSTRAP_NODES`` split into ``host:port`` strings."""

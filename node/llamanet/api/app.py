@@ -86,13 +86,15 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(RequestCounterMiddleware, node=node)
     key = settings.resolved_api_key()
     secret = settings.resolved_swarm_secret()
+    authority = bool(settings.resolved_authorities())
     app.add_middleware(
         PeerProofMiddleware,
         node_id=node.node_id,
         secret=secret,
-        refused=refusal(api_key=bool(key), secret=secret is not None),
+        refused=refusal(api_key=bool(key), secret=secret is not None, authority=authority),
         window_s=settings.forward_window,
         max_body=settings.max_body_bytes,
+        admit=node.admit_peer if authority else None,  # with an authority: certified senders only
     )
     app.add_middleware(
         BodyLimitMiddleware,

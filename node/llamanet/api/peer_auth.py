@@ -10,15 +10,16 @@ refuses forwarded work (403) and ``refusal`` says so at start-up. ``auth`` (outs
 passes every request with a forward proof on to here instead of asking for a user key; a valid proof
 marks the request (``PEER_SCOPE_KEY``).
 
-``admit`` is the hook for the swarm authority (issue #14 item 2): given a verified proof it returns
-None to admit the sender or the reason it is refused (e.g. no valid membership certificate).
+``admit`` is the swarm authority's check (``routing.members.CertifiedPeers``): given every verified
+proof it returns None to admit the sender or why it is refused (no valid membership certificate): a 401
+like any other bad proof. With an authority a keyed node takes certified members' work, secret or not.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 PEER_SCOPE_KEY = "llamanet.peer"  # scope key set to the verified ForwardProof
 HOPS_HEADER = b"x-llamanet-hops"
-Admit = Callable[[ForwardProof], str | None]
+Admit = Callable[[ForwardProof], Awaitable[str | None]]
 
 
 def refusal(api_key: bool, secret: bool, authority: bool = False) -> str | None:
@@ -100,7 +101,9 @@ class PeerProofMiddleware:
             return
         try:
             sites = headers.get(SITES_HEADER.encode(), b"").decode("latin-1")
-            proof = self._check(scope, header.decode("latin-1"), body, headers.get(HOPS_HEADER, b"0"), sites)
+            proof = await self._check(
+                scope, header.decode("latin-1"), body, headers.get(HOPS_HEADER, b"0"), sites
+            )
         except ProofError as exc:
             log.warning("refused forwarded %s %s: %s", scope["method"], scope["path"], exc)
             await _deny(
@@ -110,7 +113,7 @@ class PeerProofMiddleware:
         scope = {**scope, PEER_SCOPE_KEY: proof}
         await self.app(scope, replay_body(body, receive), send)
 
-    def _check(self, scope: Scope, header: str, body: bytes, hops: bytes, sites: str) -> ForwardProof:
+    async def _check(self, scope: Scope, header: str, body: bytes, hops: bytes, sites: str) -> ForwardProof:
         query = scope.get("query_string", b"").decode("latin-1")
         path = scope["path"] + (f"?{query}" if query else "")
         now = self.clock()
@@ -127,7 +130,7 @@ class PeerProofMiddleware:
         )
         if hops.decode("latin-1") != str(proof.hops):
             raise ProofError("hop count differs from the signed one")
-        why = self.admit(proof) if self.admit is not None else None
+        why = await self.admit(proof) if self.admit is not None else None
         if why is not None:
             raise ProofError(why)
         if not self.replays.check_and_add(proof.sender_id, proof.nonce, now):

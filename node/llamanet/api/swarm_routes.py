@@ -14,7 +14,7 @@ from llamanet.api.errors import ApiError
 from llamanet_common.proofs import PROOF_PATH, sign_address
 
 router = APIRouter()
-_HIDDEN = {"public_key", "signature", "withdrawn", "seq"}
+_HIDDEN = {"public_key", "signature", "withdrawn", "seq", "cert"}
 
 
 @router.get("/dht/status")

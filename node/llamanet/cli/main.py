@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from llamanet.cli import check_cmd, models_cmd, node_cmd, swarm_cmd
+from llamanet.cli import certs_cmd, check_cmd, models_cmd, node_cmd, swarm_cmd
 from llamanet.settings import Settings
 from llamanet_common.errors import LlamaNetError
 from llamanet_common.version import __version__
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub)
     swarm_cmd.add_parser(sub)
     check_cmd.add_parser(sub)
+    certs_cmd.add_parser(sub)
     return parser
 
 

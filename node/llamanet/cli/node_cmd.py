@@ -46,6 +46,23 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     ),
     "--swarm-secret": ("swarm_secret", str, "shared secret; peers without it cannot join (SWARM_SECRET)"),
     "--swarm-secret-file": ("swarm_secret_file", str, "file holding the swarm secret (SWARM_SECRET_FILE)"),
+    "--swarm-authority": (
+        "swarm_authority",
+        str,
+        "trusted swarm authority public keys, hex, comma-separated: only certified nodes are listed, routed "
+        "to and forward work (SWARM_AUTHORITY)",
+    ),
+    "--swarm-authority-file": (
+        "swarm_authority_file",
+        str,
+        "file of trusted authority public keys, one a line (SWARM_AUTHORITY_FILE)",
+    ),
+    "--swarm-cert-file": (
+        "swarm_cert_file",
+        str,
+        "this node key's certificate chain (JSON, from `llamanet swarm cert issue`), re-read each heartbeat "
+        "(SWARM_CERT_FILE)",
+    ),
     "--site": ("site", str, "site label shown in the swarm (SITE)"),
     "--route-sites": (
         "route_sites",

@@ -20,6 +20,8 @@ With I/O:
 - ``capped``        reading a peer's answer within a byte cap and an idle timeout.
 - ``candidates``    ``plan``: eligible views, two probed (``/status`` validated), in pipeline order.
 - ``directory``     ``SwarmDirectory``: this node's cached DHT lookups as ``NodeView`` lists.
+- ``members``       ``CertifiedPeers``: with a swarm authority, whose forwarded work is taken (the sender's
+                    record and its certificate chain, checked with the current clock).
 - ``forwarder``     HTTP forwarding with failover before the first token; ``Upstream`` byte streams.
 - ``router``        ``RequestRouter``: decide (serve here or forward) and forward.
 """

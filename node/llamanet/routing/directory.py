@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from llamanet.routing.lookup_cache import LookupCache
 from llamanet.routing.view import NodeView, reachable, view_from_record
 from llamanet.swarm.errors import SwarmError
+from llamanet.swarm.validation import certified_until
 from llamanet_common.record import NodeRecord
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,16 @@ class SwarmDirectory:
         clock: Callable[[], float] = time.monotonic,
         max_models: int = 256,
         allows: Callable[[str], bool] = lambda url: True,
+        cert_skew_s: float | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._lookup = lookup
         self.self_id = self_id
         self.allows = allows  # which peer URLs may be used (``NetworkPolicy.allows``)
+        # with a swarm authority: records were verified when looked up; a cached one is dropped once its
+        # certificate expires (``cert_skew_s`` past ``not_after``), not only at the next lookup
+        self.cert_skew_s = cert_skew_s
+        self._wall = wall_clock
         self._cache: LookupCache[list[NodeRecord]] = LookupCache(
             self._ask,
             fresh_s=fresh_s,
@@ -63,9 +70,12 @@ class SwarmDirectory:
         if model is not None and len(model) > MAX_MODEL_CHARS:
             return []
         found = await self._cache.get(model)
-        if model is None:
+        if model is not None:
+            found = newest_per_node(found, self._cache.peek(None) or [], model)
+        if self.cert_skew_s is None:
             return found
-        return newest_per_node(found, self._cache.peek(None) or [], model)
+        horizon = self._wall() - self.cert_skew_s
+        return [r for r in found if certified_until(r) > horizon]
 
     async def views(self, model: str | None = None, *, include_self: bool = False) -> list[NodeView]:
         found = (view_from_record(r) for r in await self.records(model))

@@ -1,8 +1,9 @@
 """Swarm: the Kademlia DHT through which LlamaNet nodes find each other.
 
-- ``errors``      the package's exception tree (invalid/stale/expired records, full storage).
+- ``errors``      the package's exception tree (invalid/stale/expired/uncertified records, full storage).
   (Node keys and the record format live in ``llamanet_common.identity`` and ``llamanet_common.record``.)
-- ``validation``  ``RecordLimits`` and ``parse_record``: pure checks applied by storing peers and readers.
+- ``validation``  ``RecordLimits`` and ``parse_record``: pure checks applied by storing peers and readers,
+                  the membership certificate among them when the limits name swarm authorities.
 - ``keys``        DHT key names (``node:{id}``, ``model:{name}``, ``all_nodes``) and which records fit them.
 - ``merge``       pure entry-set decisions: newer-wins, union by node id, visibility, per-key eviction.
 - ``storage``     ``EntryStore``: a storing peer's per-(key, node id) entries, capped and expiring.

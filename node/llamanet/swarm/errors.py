@@ -19,6 +19,11 @@ class ExpiredRecordError(InvalidRecordError):
     """A record whose expiry is already past."""
 
 
+class UncertifiedRecordError(InvalidRecordError):
+    """A record without a valid membership certificate from a trusted swarm authority (or one that
+    claims a model or site outside its certificate), refused when an authority is configured."""
+
+
 class KeyMismatchError(InvalidRecordError):
     """A record offered under a DHT key it does not belong to."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
-from llamanet.swarm.keys import ALL_NODES_KEY, model_key, record_keys
+from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key, record_keys
 from llamanet.swarm.peers import Address, backoff_delay, peers_to_join, resolve_host, resolve_peers
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
@@ -244,6 +244,11 @@ class SwarmNode:
         """Live, validated, deduplicated records of every node (or of those serving ``model``)."""
         key = model_key(model) if model else ALL_NODES_KEY
         return (await self.server.lookup(key)).records
+
+    async def get_node(self, node_id: str) -> NodeRecord | None:
+        """The live, validated record of ``node_id`` (looked up under ``node:{id}``), if any."""
+        found = (await self.server.lookup(node_key(node_id))).records
+        return next((r for r in found if r.node_id == node_id), None)
 
     async def stop(self, *, withdraw: bool = True, timeout_s: float = 5.0) -> None:
         """Leave the swarm; with ``withdraw=False`` our entries simply expire (like a crash)."""

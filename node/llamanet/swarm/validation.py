@@ -1,4 +1,5 @@
-"""Pure record validation, applied by storing peers and again by readers."""
+"""Pure record validation, applied by storing peers and again by readers (with the reader's clock, so a
+record whose certificate expired is invisible from then on, even while the record itself is live)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from llamanet.swarm.errors import ExpiredRecordError, InvalidRecordError
+from llamanet.swarm.errors import ExpiredRecordError, InvalidRecordError, UncertifiedRecordError
+from llamanet_common.certs import Scope, check_claims, verify_chain
+from llamanet_common.errors import CertError
 from llamanet_common.identity import node_id_for_public_key, verify_signature
 from llamanet_common.record import NodeRecord
 
 
 @dataclass(frozen=True)
 class RecordLimits:
-    """Bounds every record must respect."""
+    """Bounds every record must respect. With ``authorities`` (trusted swarm authority keys, hex), a
+    record must also carry a certificate chain from one of them whose scope covers its models and site."""
 
     max_record_bytes: int = 2048
     max_ttl_s: float = 60.0
@@ -21,6 +25,7 @@ class RecordLimits:
     max_models: int = 32
     max_urls: int = 8
     max_item_chars: int = 256
+    authorities: frozenset[str] = frozenset()
 
 
 def parse_record(raw: str | bytes, *, now: float, limits: RecordLimits) -> NodeRecord:
@@ -52,3 +57,26 @@ def check_record(record: NodeRecord, *, now: float, limits: RecordLimits) -> Non
         raise InvalidRecordError("node id does not match the public key")
     if not verify_signature(record.public_key, record.canonical_bytes(), record.signature):
         raise InvalidRecordError(f"bad signature on record of {record.node_id}")
+    if limits.authorities:
+        check_membership(record, limits.authorities, now=now, clock_skew_s=limits.clock_skew_s)
+
+
+def check_membership(
+    record: NodeRecord, authorities: frozenset[str], *, now: float, clock_skew_s: float
+) -> Scope:
+    """The scope of ``record``'s certificate chain from one of ``authorities``, covering its models and
+    site; ``UncertifiedRecordError`` (naming the ``CertError``) otherwise."""
+    if not record.cert:
+        raise UncertifiedRecordError(f"record of {record.node_id} carries no membership certificate")
+    try:
+        scope = verify_chain(record.cert, record.public_key, authorities, now, clock_skew_s)
+        check_claims(scope, record.models, record.site)
+    except CertError as exc:
+        raise UncertifiedRecordError(f"record of {record.node_id}: {exc}") from exc
+    return scope
+
+
+def certified_until(record: NodeRecord) -> float:
+    """When the first certificate of an already verified ``record``'s chain expires (inf: no chain)."""
+    times = [c.get("not_after") for c in record.cert or ()]
+    return min((float(t) for t in times if isinstance(t, int)), default=float("inf"))

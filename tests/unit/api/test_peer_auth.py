@@ -105,3 +105,35 @@ def test_the_address_proof_follows_the_published_records_urls() -> None:
     )
     # the settings' URL is no longer what this node advertises
     assert c.get("/swarm/proof", params={"u": "http://127.0.0.1:8123", "c": challenge}).status_code == 404
+
+
+def test_with_an_authority_only_certified_senders_forward_even_to_a_keyed_node_without_a_secret() -> None:
+    from llamanet.routing.members import CertifiedPeers
+    from llamanet_common.certs import issue_certificate
+    from llamanet_common.record import NodeRecord, RecordFields, build_record
+
+    root, stranger = NodeIdentity.generate(), NodeIdentity.generate()
+    now = time.time()
+    cert = issue_certificate(
+        root, subject=PEER.public_key_hex, not_before=int(now) - 60, not_after=int(now) + 600
+    )
+    fields = RecordFields(urls=["http://10.0.0.2:8000"], models=["m"], cert=[cert])
+    member = build_record(fields, PEER, dht_host="10.0.0.2", dht_port=1, seq=1, expires_at=now + 30)
+
+    async def cached() -> list[NodeRecord]:
+        return [member]
+
+    async def fetch(node_id: str) -> None:
+        return None
+
+    c = client(api_key="k", swarm_authority=root.public_key_hex)
+    node: Node = c.app.state.node  # type: ignore[attr-defined]
+    before = c.get("/status", headers=proof(secret=None))
+    assert before.status_code == 401 and "not joined" in before.json()["error"]["message"]
+    node.members = CertifiedPeers(frozenset({root.public_key_hex}), cached, fetch)  # type: ignore[arg-type]
+    assert c.get("/status", headers=proof(secret=None)).status_code == 200
+    signer = ForwardSigner(stranger, None)
+    r = c.get("/status", headers=signer.headers("GET", "/status", b"", ME.node_id, 0))
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_forward_proof"
+    assert "not a certified member" in r.json()["error"]["message"]
+    assert c.get("/status").status_code == 401  # users still need the key
