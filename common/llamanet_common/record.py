@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.urls import url_problem
 
 _SHORT = 256
+EMBEDDINGS = "embeddings"  # the capability of a node started with --embeddings
+Capability = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+_LEFT_OUT_WHEN_EMPTY = ("capabilities",)
 
 
 class RecordFields(BaseModel):
@@ -31,6 +34,9 @@ class RecordFields(BaseModel):
     gpu_layers: int = Field(default=0, ge=-1)
     site: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=64)  # human-readable label (the seed's NODE_ID)
+    # what the node serves beyond generation: "embeddings" (``--embeddings``); left out of the signed and
+    # stored JSON while empty, so a node without any writes the records older nodes read
+    capabilities: list[Capability] = Field(default_factory=list, max_length=16)
 
     @field_validator("urls")
     @classmethod
@@ -57,10 +63,18 @@ class NodeRecord(RecordFields):
 
     def canonical_bytes(self) -> bytes:
         """The bytes that are signed: sorted-key compact JSON of every field but ``signature``."""
-        return canonical_json(self.model_dump(mode="json", exclude={"signature"}))
+        return canonical_json(self._dump(exclude={"signature"}))
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self._dump(), sort_keys=True, separators=(",", ":"))
+
+    def _dump(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        """The JSON fields; empty newer fields (``capabilities``) are left out, as older nodes wrote it."""
+        data = self.model_dump(mode="json", exclude=exclude)
+        for name in _LEFT_OUT_WHEN_EMPTY:
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
     def is_live(self, now: float) -> bool:
         return not self.withdrawn and self.expires_at > now
