@@ -18,7 +18,7 @@ from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.node import SwarmNode
 from llamanet_common.advertise import Advertised, AdvertiseFileError, parse_advertised
 from llamanet_common.identity import NodeIdentity
-from llamanet_common.record import RecordFields
+from llamanet_common.record import EMBEDDINGS, RecordFields
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def record_fields(node: Node, urls: list[str]) -> RecordFields:
         gpu_layers=engine.info.n_gpu_layers if engine is not None else settings.n_gpu_layers,
         site=settings.site,
         name=settings.node_id,
+        capabilities=[EMBEDDINGS] if engine is not None and engine.embedder is not None else [],
     )
 
 

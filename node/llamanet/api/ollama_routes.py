@@ -1,5 +1,5 @@
 """Ollama's API: ``/api/chat``, ``/api/generate`` (NDJSON streams by default, ``stream: false`` for one
-object), ``/api/tags``, ``/api/show``, ``/api/ps``, ``/api/version``, ``/api/embed``.
+object), ``/api/tags``, ``/api/show``, ``/api/ps``, ``/api/version`` (``/api/embed``: ``embeddings_routes``).
 
 Requests for a model another node serves are forwarded (``dependencies.serve_or_forward``, as the OpenAI
 routes do). Every error of these routes, validation and routing errors included, is Ollama-shaped:
@@ -22,7 +22,6 @@ from llamanet.api.dependencies import Forwarded, chat_leading, engine_for, node_
 from llamanet.api.errors import ApiError, _validation_message, from_exception
 from llamanet.api.ollama_schemas import (
     OllamaChatRequest,
-    OllamaEmbedRequest,
     OllamaGenerateRequest,
     OllamaShowRequest,
 )
@@ -102,11 +101,6 @@ async def show_here(request: Request, body: OllamaShowRequest) -> OllamaShowRequ
     if body.target() is None:
         raise ApiError(400, "model is required", param="model")
     await serve_or_forward(request, body.target(), stream=False)
-    return body
-
-
-async def embed_here(request: Request, body: OllamaEmbedRequest) -> OllamaEmbedRequest:
-    await serve_or_forward(request, body.model, stream=False)
     return body
 
 
@@ -193,16 +187,6 @@ async def _lines(node: Node, kind: Kind, gen: Generation, created: str) -> Async
             yield ndjson(final(kind, node.model_name, created, event, event.text_tail))
         else:
             yield ndjson(error_body(from_exception(event.error).message))
-
-
-@router.post("/embed", response_model=None)
-async def embed(body: Annotated[OllamaEmbedRequest, Depends(embed_here)], request: Request) -> Response:
-    engine_for(node_of(request), body.model)
-    raise ApiError(
-        400,
-        "embeddings are not available on this node: it serves text generation only",
-        code="embeddings_disabled",
-    )
 
 
 @router.get("/tags")

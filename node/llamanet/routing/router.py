@@ -45,6 +45,7 @@ from llamanet.routing.view import NodeView
 from llamanet_common.proofs import PROOF_PATH, ForwardSigner, ProofError
 from llamanet_common.status import NodeStatus
 
+
 class RequestRouter:
     def __init__(
         self,
