@@ -124,6 +124,7 @@ def test_ollamas_embed_routes_give_the_same_vectors(client: openai.OpenAI, node:
     assert r.model == SMOL and np.array_equal(np.array(r.embeddings), want) and r.prompt_eval_count
     # the older route; alone in its decode, so equal to float32 rounding (batches change the sums' order)
     assert np.allclose(np.array(o.embeddings(SMOL, CAT).embedding), want[0], atol=1e-6)
+    assert o.show(SMOL).capabilities == ["completion", "embedding"]
     long = o.embed(SMOL, "word " * 400)  # Ollama's default: truncated to the context
     assert long.prompt_eval_count == 256
     with pytest.raises(ollama.ResponseError) as err:

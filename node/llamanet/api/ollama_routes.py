@@ -213,7 +213,10 @@ async def ps(request: Request) -> dict[str, Any]:
 async def show(body: Annotated[OllamaShowRequest, Depends(show_here)], request: Request) -> dict[str, Any]:
     node = node_of(request)
     engine = engine_for(node, body.target())
-    return show_body(node.model_name, engine.info, engine.template.source, timestamp(node.started_at))
+    started = timestamp(node.started_at)
+    return show_body(
+        node.model_name, engine.info, engine.template.source, started, engine.embedder is not None
+    )
 
 
 @router.get("/version")
