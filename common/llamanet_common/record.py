@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.urls import url_problem
 
 _SHORT = 256
+EMBEDDINGS = "embeddings"  # the capability of a node started with --embeddings
+Capability = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+_LEFT_OUT_WHEN_EMPTY = ("capabilities", "cert")  # newer fields, absent from the JSON while empty
 
 
 class RecordFields(BaseModel):
@@ -34,6 +37,9 @@ class RecordFields(BaseModel):
     # the node key's membership certificate chain, leaf first (``llamanet_common.certs``); left out of
     # the JSON when None, so records without one read (and verify) as they did before the field existed
     cert: list[dict[str, Any]] | None = Field(default=None, max_length=4)
+    # what the node serves beyond generation: "embeddings" (``--embeddings``); left out of the signed and
+    # stored JSON while empty, so a node without any writes the records older nodes read
+    capabilities: list[Capability] = Field(default_factory=list, max_length=16)
 
     @field_validator("urls")
     @classmethod
@@ -59,16 +65,19 @@ class NodeRecord(RecordFields):
     signature: str = Field(default="", max_length=128)
 
     def canonical_bytes(self) -> bytes:
-        """The bytes that are signed: sorted-key compact JSON of every field but ``signature`` (and
-        ``cert`` when there is none)."""
-        return canonical_json(self.model_dump(mode="json", exclude={"signature", *self._absent()}))
+        """The bytes that are signed: sorted-key compact JSON of every field but ``signature``."""
+        return canonical_json(self._dump(exclude={"signature"}))
 
     def to_json(self) -> str:
-        data = self.model_dump(mode="json", exclude=self._absent())
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return json.dumps(self._dump(), sort_keys=True, separators=(",", ":"))
 
-    def _absent(self) -> set[str]:
-        return {"cert"} if self.cert is None else set()
+    def _dump(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        """The JSON fields; empty newer fields (``capabilities``, ``cert``) are left out, as older nodes wrote it."""
+        data = self.model_dump(mode="json", exclude=exclude)
+        for name in _LEFT_OUT_WHEN_EMPTY:
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
     def is_live(self, now: float) -> bool:
         return not self.withdrawn and self.expires_at > now

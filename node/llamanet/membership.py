@@ -28,7 +28,7 @@ from llamanet_common.advertise import Advertised, AdvertiseFileError, parse_adve
 from llamanet_common.certs import check_claims, parse_chain, verify_chain
 from llamanet_common.errors import CertError
 from llamanet_common.identity import NodeIdentity
-from llamanet_common.record import RecordFields
+from llamanet_common.record import EMBEDDINGS, RecordFields
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def record_fields(node: Node, urls: list[str], cert: list[dict[str, Any]] | None
         site=settings.site,
         name=settings.node_id,
         cert=cert,
+        capabilities=[EMBEDDINGS] if engine is not None and engine.embedder is not None else [],
     )
 
 

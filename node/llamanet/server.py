@@ -180,6 +180,7 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
             local_status=node.status,
             signer=ForwardSigner(swarm.identity, secret),
             limits=AnswerLimits(settings.forward_max_bytes, settings.forward_idle_timeout),
+            local_embeddings=settings.embeddings,
         )
 
         async def load() -> None:
@@ -193,6 +194,7 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
                     chat_format=settings.chat_format,
                     max_queue=settings.max_queue,
                     gguf=gguf,
+                    embeddings=settings.embeddings,
                 )
             except LlamaNetError as exc:
                 node.load_error = str(exc)

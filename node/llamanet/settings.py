@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     )
     max_queue: int = Field(64, ge=0, description="Requests waiting for a slot before 429")
     max_tokens_default: int = Field(512, ge=1, description="max_tokens when a request gives none")
+    embeddings: bool = Field(
+        False,
+        description="Serve /v1/embeddings (and Ollama's /api/embed) from a second, pooled context on the "
+        "loaded model (EMBEDDINGS)",
+    )
 
     # --- access ------------------------------------------------------------------------------
     api_key: str | None = Field(None, description="Bearer key required on every route but /health, /metrics")

@@ -58,6 +58,7 @@ def managed_env(owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
         "N_THREADS": spec.engine.threads,
         "N_PARALLEL": spec.engine.parallel,
         "CHAT_FORMAT": spec.engine.chat_format,
+        "EMBEDDINGS": "true" if spec.engine.embeddings else None,
     }
     env.update({k: str(v) for k, v in optional.items() if v is not None})
     return env

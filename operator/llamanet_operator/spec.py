@@ -62,6 +62,7 @@ class EngineSpec(_Model):
     threads: int | None = Field(None, ge=1)
     parallel: int | None = Field(None, ge=1, le=64)
     chat_format: str | None = None
+    embeddings: bool = False  # EMBEDDINGS: /v1/embeddings from a second, pooled context
 
 
 class SwarmSecretRef(_Model):

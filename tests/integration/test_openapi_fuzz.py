@@ -45,7 +45,15 @@ def texts(max_size: int) -> Any:
 @pytest.fixture(scope="module")
 def fuzz_node(session_nodes: Nodes) -> NodeProcess:
     return session_nodes.start(
-        SMOL, "--n-ctx", "256", "--n-parallel", "2", "--max-tokens-default", "4", name="openapi-fuzz"
+        SMOL,
+        "--n-ctx",
+        "256",
+        "--n-parallel",
+        "2",
+        "--max-tokens-default",
+        "4",
+        "--embeddings",
+        name="openapi-fuzz",
     )
 
 
@@ -120,6 +128,7 @@ def check(r: httpx.Response) -> None:
 def test_schema_has_every_route(spec: dict[str, Any]) -> None:
     paths = set(spec["paths"])
     assert {"/generate", "/v1/chat/completions", "/v1/completions", "/v1/models/{model_id}"} <= paths
+    assert {"/v1/embeddings", "/api/embed", "/api/embeddings"} <= paths
 
 
 def test_every_route_fuzzed_from_its_schema_never_500s(fuzz_node: NodeProcess, spec: dict[str, Any]) -> None:

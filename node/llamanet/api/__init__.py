@@ -17,7 +17,11 @@
 - ``ollama_translate``    pure: Ollama requests to chat turns and engine requests; honoured/hinted/refused.
 - ``ollama_shapes``       pure: NDJSON chunks, the ``done`` object, listings, ``{"error": "..."}``.
 - ``ollama_routes``       ``/api/chat``, ``/api/generate``, ``/api/tags``, ``/api/show``, ``/api/ps``,
-                          ``/api/version``, ``/api/embed``; every error Ollama-shaped; serve-or-forward.
+                          ``/api/version``; every error Ollama-shaped; serve-or-forward.
+- ``embeddings``          pure: embedding request bodies (OpenAI, Ollama), inputs, ``dimensions``, float /
+                          base64 encoding, the answers' shapes.
+- ``embeddings_routes``   ``/v1/embeddings``, ``/api/embed``, ``/api/embeddings``: to a node with
+                          ``--embeddings`` (serve-or-forward), on the engine's embedding thread.
 - ``swarm_routes``    ``/dht/status``, ``/swarm/nodes``, ``/swarm/proof`` (proof of address).
 - ``auth``            optional bearer API key (this node's users only; never forwarded).
 - ``peer_auth``       forwarded work from peers: the signed forward proof checked at the edge (target,

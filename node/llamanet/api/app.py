@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llamanet.api import (
     dependencies,
+    embeddings_routes,
     native_routes,
     ollama_routes,
     openai_routes,
@@ -28,9 +29,11 @@ _COUNTED = {
     "/v1/completions",
     "/v1/chat/completions",
     "/v1/responses",
+    "/v1/embeddings",
     "/v1/models",
     "/api/chat",
     "/api/generate",
+    "/api/embed",
     "/status",
     "/info",
     "/health",
@@ -70,6 +73,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(openai_routes.router)
     app.include_router(responses_routes.router)
     app.include_router(ollama_routes.router)
+    app.include_router(embeddings_routes.openai_router)
+    app.include_router(embeddings_routes.ollama_router)
     app.include_router(swarm_routes.router)
 
     @app.get("/metrics", include_in_schema=False)

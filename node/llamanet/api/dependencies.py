@@ -25,7 +25,12 @@ from llamanet.engine.engine import Engine
 from llamanet.node import Node
 from llamanet.routing import prefix
 from llamanet.routing.decision import Forward, parse_hops, target_model
-from llamanet.routing.errors import HopLimitError, NoNodeForModelError, UnknownModelError
+from llamanet.routing.errors import (
+    EmbeddingsUnavailableError,
+    HopLimitError,
+    NoNodeForModelError,
+    UnknownModelError,
+)
 from llamanet.routing.forwarder import HOPS_HEADER, Outgoing, Upstream
 from llamanet.routing.sites import ALLOWED_SITES_HEADER, BadSitesError, SiteNotAllowedError
 
@@ -87,11 +92,12 @@ async def _boxed(work: Awaitable[Upstream | None]) -> tuple[Upstream | None]:
 
 
 async def serve_or_forward(
-    request: Request, model: str | None, stream: bool, leading: str | None = None
+    request: Request, model: str | None, stream: bool, leading: str | None = None, *, embeddings: bool = False
 ) -> None:
     """Return to serve the request here; raise ``Forwarded`` once another node answered it.
 
-    ``leading``: the request's leading text, whose prefix key places it (``routing.prefix``)."""
+    ``leading``: the request's leading text, whose prefix key places it (``routing.prefix``).
+    ``embeddings``: an embedding request, for nodes started with ``--embeddings`` only."""
     node = node_of(request)
     if node.router is None:
         return
@@ -100,7 +106,7 @@ async def serve_or_forward(
     key = node.router.prefix.key(leading)
     try:
         sites = node.router.request_sites(request.headers.get(ALLOWED_SITES_HEADER))
-        decision = await node.router.decide(model, hops, sites=sites, prefix_key=key)
+        decision = await node.router.decide(model, hops, sites=sites, prefix_key=key, embeddings=embeddings)
         if not isinstance(decision, Forward):
             return
         outcome = await streaming.unless_disconnected(
@@ -117,6 +123,8 @@ async def serve_or_forward(
         raise ApiError(403, str(exc), "permission_error", param="model", code="site_not_allowed") from exc
     except UnknownModelError as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
+    except EmbeddingsUnavailableError as exc:
+        raise ApiError(400, str(exc), param="model", code="embeddings_disabled") from exc
     except HopLimitError as exc:
         raise ApiError(508, str(exc), "server_error", code="hop_limit") from exc
     except NoNodeForModelError as exc:

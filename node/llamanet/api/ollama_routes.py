@@ -1,5 +1,5 @@
 """Ollama's API: ``/api/chat``, ``/api/generate`` (NDJSON streams by default, ``stream: false`` for one
-object), ``/api/tags``, ``/api/show``, ``/api/ps``, ``/api/version``, ``/api/embed``.
+object), ``/api/tags``, ``/api/show``, ``/api/ps``, ``/api/version`` (``/api/embed``: ``embeddings_routes``).
 
 Requests for a model another node serves are forwarded (``dependencies.serve_or_forward``, as the OpenAI
 routes do). Every error of these routes, validation and routing errors included, is Ollama-shaped:
@@ -22,7 +22,6 @@ from llamanet.api.dependencies import Forwarded, chat_leading, engine_for, node_
 from llamanet.api.errors import ApiError, _validation_message, from_exception
 from llamanet.api.ollama_schemas import (
     OllamaChatRequest,
-    OllamaEmbedRequest,
     OllamaGenerateRequest,
     OllamaShowRequest,
 )
@@ -102,11 +101,6 @@ async def show_here(request: Request, body: OllamaShowRequest) -> OllamaShowRequ
     if body.target() is None:
         raise ApiError(400, "model is required", param="model")
     await serve_or_forward(request, body.target(), stream=False)
-    return body
-
-
-async def embed_here(request: Request, body: OllamaEmbedRequest) -> OllamaEmbedRequest:
-    await serve_or_forward(request, body.model, stream=False)
     return body
 
 
@@ -195,16 +189,6 @@ async def _lines(node: Node, kind: Kind, gen: Generation, created: str) -> Async
             yield ndjson(error_body(from_exception(event.error).message))
 
 
-@router.post("/embed", response_model=None)
-async def embed(body: Annotated[OllamaEmbedRequest, Depends(embed_here)], request: Request) -> Response:
-    engine_for(node_of(request), body.model)
-    raise ApiError(
-        400,
-        "embeddings are not available on this node: it serves text generation only",
-        code="embeddings_disabled",
-    )
-
-
 @router.get("/tags")
 async def tags(request: Request) -> dict[str, Any]:
     """Every model of the swarm (as ``/v1/models``); sizes and family for this node's own model."""
@@ -229,7 +213,10 @@ async def ps(request: Request) -> dict[str, Any]:
 async def show(body: Annotated[OllamaShowRequest, Depends(show_here)], request: Request) -> dict[str, Any]:
     node = node_of(request)
     engine = engine_for(node, body.target())
-    return show_body(node.model_name, engine.info, engine.template.source, timestamp(node.started_at))
+    started = timestamp(node.started_at)
+    return show_body(
+        node.model_name, engine.info, engine.template.source, started, engine.embedder is not None
+    )
 
 
 @router.get("/version")

@@ -1,4 +1,4 @@
-"""Ollama request bodies (``/api/chat``, ``/api/generate``, ``/api/show``, ``/api/embed``).
+"""Ollama request bodies (``/api/chat``, ``/api/generate``, ``/api/show``; ``/api/embed``: ``embeddings``).
 
 Bounds are enforced here, as in ``schemas``, so bad input is a 400. ``OllamaOptions`` inherits the shared
 sampling knobs (same names in Ollama's ``options``); which other options are honoured, accepted as hints
@@ -89,17 +89,3 @@ class OllamaShowRequest(_Body):
     def target(self) -> str | None:
         chosen = self.model or self.name
         return None if chosen is None else chosen.removesuffix(LATEST)
-
-
-class OllamaEmbedRequest(_Body):
-    model: str = Field(..., min_length=1, max_length=512)
-    input: str | list[str] = ""
-    truncate: bool | None = None
-    dimensions: int | None = None
-    options: OllamaOptions | None = None
-    keep_alive: float | str | None = None
-
-    @field_validator("model")
-    @classmethod
-    def _plain_name(cls, v: str) -> str:
-        return v.removesuffix(LATEST)

@@ -134,7 +134,9 @@ def ps_entry(name: str, info: ModelInfo, on_gpu: bool) -> dict[str, Any]:
     }
 
 
-def show_body(name: str, info: ModelInfo, template: str, modified_at: str) -> dict[str, Any]:
+def show_body(
+    name: str, info: ModelInfo, template: str, modified_at: str, embedding: bool = False
+) -> dict[str, Any]:
     arch = info.architecture
     model_info: dict[str, Any] = {"general.architecture": arch, "general.name": name}
     if info.n_ctx_train is not None:
@@ -145,6 +147,6 @@ def show_body(name: str, info: ModelInfo, template: str, modified_at: str) -> di
         "template": template,
         "details": details(info),
         "model_info": model_info,
-        "capabilities": ["completion"],
+        "capabilities": ["completion", "embedding"] if embedding else ["completion"],
         "modified_at": modified_at,
     }

@@ -6,7 +6,8 @@ import argparse
 
 from llamanet.settings import Settings
 
-# flag -> settings field; every flag also has an environment variable of the field's upper-case name
+# flag -> settings field; every flag also has an environment variable of the field's upper-case name;
+# a ``bool`` flag is a switch taking no value
 NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     "--model-path": ("model_path", str, "GGUF file, or the name of a cached model (MODEL_PATH)"),
     "--models-dir": ("models_dir", str, "model cache directory (MODELS_DIR)"),
@@ -115,6 +116,12 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     ),
     "--max-queue": ("max_queue", int, "requests waiting for a slot before 429 (MAX_QUEUE, default 64)"),
     "--max-tokens-default": ("max_tokens_default", int, "max_tokens when a request gives none (512)"),
+    "--embeddings": (
+        "embeddings",
+        bool,
+        "serve /v1/embeddings and /api/embed from a second, mean-pooled context on the loaded model "
+        "(EMBEDDINGS, default off)",
+    ),
     "--chat-format": ("chat_format", str, "chat template: gguf, chatml, gemma, llama-3, llama-2, phi-3"),
     "--api-key": ("api_key", str, "require 'Authorization: Bearer KEY' (API_KEY)"),
     "--api-key-file": ("api_key_file", str, "file holding the API key (API_KEY_FILE)"),
@@ -161,7 +168,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Run a LlamaNet node: llama.cpp engine, native + OpenAI HTTP API.",
     )
     for flag, (dest, kind, help_) in NODE_FLAGS.items():
-        p.add_argument(flag, dest=dest, type=kind, default=None, help=help_)
+        if kind is bool:  # a switch: given means on; absent leaves the environment's value
+            p.add_argument(flag, dest=dest, action="store_const", const=True, default=None, help=help_)
+        else:
+            p.add_argument(flag, dest=dest, type=kind, default=None, help=help_)
     p.set_defaults(handler=run)
 
 

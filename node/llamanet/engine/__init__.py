@@ -14,6 +14,7 @@
 - ``backends``    the compute backend and devices (ggml's registries); GPU layers only where a GPU serves.
 - ``gil_calls``   llama.cpp's short functions bound to keep the GIL (``ctypes.PyDLL``): no hand-over cost.
 - ``runtime``     loads the model and creates the multi-sequence context.
+- ``embedder``    ``--embeddings``: a second, pooled context on the same model, on a thread of its own.
 - ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
 - ``outbox``      hands a decode step's events to the event loop at once (one wake-up per step).
 - ``stats``       load figures: slots, queue and a sliding-window throughput meter.

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from llamanet.engine.backends import Compute, summary
 from llamanet.engine.chat import ChatTemplate, choose_template
+from llamanet.engine.embedder import Embedder
 from llamanet.engine.errors import InvalidRequestError
 from llamanet.engine.events import Event, Failed, Finished
 from llamanet.engine.outbox import EventChannel, Outbox
@@ -82,6 +83,7 @@ class Generation:
 class Engine:
     def __init__(self, runtime: Runtime, info: ModelInfo, template: ChatTemplate, max_queue: int) -> None:
         self.runtime = runtime
+        self.embedder: Embedder | None = None  # --embeddings: a second context on the same model
         self.info = info
         self.template = template
         self.scheduler = Scheduler(runtime, max_queue)
@@ -99,6 +101,7 @@ class Engine:
         chat_format: str | None = None,
         max_queue: int = 64,
         gguf: GGUFInfo | None = None,
+        embeddings: bool = False,
     ) -> Engine:
         gguf = gguf or read_gguf(path)
         runtime = Runtime(path, config)
@@ -125,6 +128,18 @@ class Engine:
             compute=runtime.compute,
         )
         engine = cls(runtime, info, template, max_queue)
+        if embeddings:
+            try:
+                engine.embedder = Embedder(runtime, config.n_ctx, config.n_threads, max_queue)
+            except BaseException:
+                runtime.close()
+                raise
+            log.info(
+                "embeddings on: %s pooling, %d dimensions, up to %d tokens per input",
+                engine.embedder.pooling,
+                engine.embedder.dimensions,
+                engine.embedder.n_ctx,
+            )
         engine.scheduler.start()
         log.info(
             "model %s loaded (%s, chat format %s, %d slots of %d tokens, on %s)",
@@ -225,4 +240,6 @@ class Engine:
 
     def close(self) -> None:
         self.scheduler.close()
+        if self.embedder is not None:
+            self.embedder.close()
         self.runtime.close()

@@ -17,7 +17,7 @@ With I/O:
 - ``lookup_cache``  ``LookupCache``: bounded, single-flight cache of swarm lookups (node and client).
 - ``address_proofs`` ``AddressProofs``: a record's URL proves the record's key before it gets traffic
                     (node and client; cached per record seq).
-- ``capped``        reading a peer's answer within a byte cap and an idle timeout.
+- ``capped``        reading a peer's answer within a byte cap and an idle timeout (and small JSON GETs).
 - ``candidates``    ``plan``: eligible views, two probed (``/status`` validated), in pipeline order.
 - ``directory``     ``SwarmDirectory``: this node's cached DHT lookups as ``NodeView`` lists.
 - ``members``       ``CertifiedPeers``: with a swarm authority, whose forwarded work is taken (the sender's

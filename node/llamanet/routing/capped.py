@@ -8,8 +8,10 @@ of filling this node's memory or holding its connection forever.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -58,3 +60,25 @@ async def read_capped(response: httpx.Response, limits: AnswerLimits) -> bytes:
         raise AnswerTooLargeError(f"answer of {length} bytes, limit {limits.max_bytes}")
     parts = [chunk async for chunk in capped(response.aiter_bytes(), limits)]
     return b"".join(parts)
+
+
+PROBE_TIMEOUT_S = 1.0
+PROBE_LIMITS = AnswerLimits(max_bytes=64 * 1024, idle_s=PROBE_TIMEOUT_S)  # a /status or proof answer
+
+
+async def get_small_json(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict[str, str] | None = None
+) -> Any:
+    """GET a peer's small JSON answer (``/status``, a proof) within ``PROBE_LIMITS``; raises
+    ``httpx.HTTPError``, ``PeerAnswerError`` or ``ValueError`` (not JSON, or nested too deep)."""
+    request = client.build_request("GET", url, headers=headers, params=params, timeout=PROBE_TIMEOUT_S)
+    r = await client.send(request, stream=True)
+    try:
+        r.raise_for_status()
+        body = await read_capped(r, PROBE_LIMITS)
+    finally:
+        await r.aclose()
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deep") from exc

@@ -29,3 +29,12 @@ class NoNodeForModelError(RoutingError):
 
 class HopLimitError(RoutingError):
     """The request was forwarded too many times."""
+
+
+class EmbeddingsUnavailableError(RoutingError):
+    """Nodes serve the model, but none of them was started with ``--embeddings``."""
+
+    def __init__(self, model: str, local: bool) -> None:
+        here = "this node was started without --embeddings, and " if local else ""
+        super().__init__(f"{here}no node serving {model!r} in the swarm serves embeddings (--embeddings)")
+        self.model = model

@@ -13,7 +13,6 @@ own signed proof (``signer``), and user traffic goes only to URLs that proved th
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
@@ -27,10 +26,11 @@ from llamanet.routing import candidates as planning
 from llamanet.routing import prefix, selection
 from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
-from llamanet.routing.capped import AnswerLimits, PeerAnswerError, read_capped
+from llamanet.routing.capped import AnswerLimits, PeerAnswerError, get_small_json
 from llamanet.routing.decision import Decision, Forward, ServeHere, serve_locally, target_model
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.errors import (
+    EmbeddingsUnavailableError,
     HopLimitError,
     NoNodeForModelError,
     NoPeerAvailableError,
@@ -44,27 +44,6 @@ from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed, prefer_s
 from llamanet.routing.view import NodeView
 from llamanet_common.proofs import PROOF_PATH, ForwardSigner, ProofError
 from llamanet_common.status import NodeStatus
-
-PROBE_TIMEOUT_S = 1.0
-PROBE_LIMITS = AnswerLimits(max_bytes=64 * 1024, idle_s=PROBE_TIMEOUT_S)  # a /status or proof answer
-
-
-async def get_small_json(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict[str, str] | None = None
-) -> Any:
-    """GET a peer's small JSON answer (``/status``, a proof) within ``PROBE_LIMITS``; raises
-    ``httpx.HTTPError``, ``PeerAnswerError`` or ``ValueError`` (not JSON, or nested too deep)."""
-    request = client.build_request("GET", url, headers=headers, params=params, timeout=PROBE_TIMEOUT_S)
-    r = await client.send(request, stream=True)
-    try:
-        r.raise_for_status()
-        body = await read_capped(r, PROBE_LIMITS)
-    finally:
-        await r.aclose()
-    try:
-        return json.loads(body)
-    except RecursionError as exc:
-        raise ValueError("JSON nested too deep") from exc
 
 
 class RequestRouter:
@@ -84,6 +63,7 @@ class RequestRouter:
         limits: AnswerLimits | None = None,
         prefix: PrefixPolicy = PREFIX_OFF,
         local_status: Callable[[], NodeStatus] | None = None,
+        local_embeddings: bool = False,
     ) -> None:
         self.directory = directory
         self.client = client
@@ -101,6 +81,7 @@ class RequestRouter:
         self.site_margin = site_margin
         self.prefix = prefix  # --prefix-routing: requests sharing a prefix go to the same node
         self.local_status = local_status  # this node's load, for the prefix rule's bounded load
+        self.local_embeddings = local_embeddings  # --embeddings: this node serves embedding requests
 
     async def models(self) -> dict[str, list[str]]:
         """Every model in the swarm with the ids of the nodes serving it (this node included)."""
@@ -123,6 +104,7 @@ class RequestRouter:
         *,
         sites: SitePolicy | None = None,
         prefix_key: str | None = None,
+        embeddings: bool = False,
     ) -> Decision:
         """Serve here, or forward to these candidates; raises when neither is possible.
 
@@ -134,20 +116,30 @@ class RequestRouter:
         with prefix routing on, the request goes to the node its prefix hashes to among the model's
         nodes, this one included, while that node is within the bounded load, even when this node has
         a free slot (``_prefix_decision``). A forwarded request is never placed by its prefix again.
+
+        ``embeddings``: an embedding request, served only by nodes started with ``--embeddings`` (their
+        records' capability); they run beside the generation slots, so a free slot does not matter
+        (``EmbeddingsUnavailableError`` when the model is served, but by no such node).
         """
         policy = sites or self.sites
         model = target_model(requested, self.local_model)
         mine = model == self.local_model and policy.admits(self.own_site)  # may be served here
+        mine = mine and (self.local_embeddings or not embeddings)
         free = self.local_slots_free()
         here = ServeHere(model)
-        key = prefix_key if self.prefix.enabled and hops == 0 else None
-        if mine and free is not None and free > 0 and key is None:
+        key = prefix_key if self.prefix.enabled and hops == 0 and not embeddings else None
+        if mine and free is not None and (free > 0 or embeddings) and key is None:
             return here  # fast path: no lookup when this node can start it right away
         if hops >= self.max_hops:
             if mine:
                 return here
             raise HopLimitError(f"request for {model!r} was forwarded {hops} times; not forwarding again")
         serving = await self._serving(model)
+        if embeddings:
+            known = bool(serving) or model == self.local_model
+            serving = [v for v in serving if v.serves_embeddings]
+            if known and not serving and not mine:
+                raise EmbeddingsUnavailableError(model, model == self.local_model)
         allowed = [v for v in serving if policy.admits_view(v)]
         if not allowed and not mine and (serving or model == self.local_model):
             here_site = [self.own_site] if model == self.local_model else []

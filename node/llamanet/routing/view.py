@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from llamanet_common.record import NodeRecord
+from llamanet_common.record import EMBEDDINGS, NodeRecord
 from llamanet_common.status import NodeStatus, slot_load
 
 Source = Literal["dht", "static"]
@@ -47,6 +47,7 @@ class NodeView:
     expires_at: float | None = None
     public_key: str = ""  # a record's key: its URL must prove it (``address_proofs``) before traffic
     seq: int = 0  # a record's sequence number: a new record is proved again
+    capabilities: tuple[str, ...] = ()  # a record's: "embeddings" when the node serves them
 
     @property
     def key(self) -> str:
@@ -69,6 +70,11 @@ class NodeView:
     def serves(self, model: str | None) -> bool:
         """True if the node serves ``model`` (any model when None; unknown models count as a maybe)."""
         return model is None or not self.models or model in self.models
+
+    @property
+    def serves_embeddings(self) -> bool:
+        """The node's record says it was started with ``--embeddings``."""
+        return EMBEDDINGS in self.capabilities
 
     def with_status(self, status: NodeStatus) -> NodeView:
         """This node updated with a fresh, validated ``/status`` answer.
@@ -116,6 +122,7 @@ def view_from_record(record: NodeRecord) -> NodeView | None:
         expires_at=record.expires_at,
         public_key=record.public_key,
         seq=record.seq,
+        capabilities=tuple(record.capabilities),
     )
 
 

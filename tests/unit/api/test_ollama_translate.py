@@ -192,3 +192,4 @@ def test_model_listings() -> None:
         "llama.context_length": 8192,
     }
     assert shown["template"] == "{{ messages }}" and shown["capabilities"] == ["completion"]
+    assert show_body("m", info, "", "t", embedding=True)["capabilities"] == ["completion", "embedding"]

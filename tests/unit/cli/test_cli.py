@@ -37,6 +37,13 @@ def test_node_flags_map_to_settings() -> None:
     assert str(s.model_path) == "m.gguf"
 
 
+def test_embeddings_is_a_switch_and_its_environment_variable_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings_from(build_parser().parse_args(["node", "--embeddings"])).embeddings is True
+    assert settings_from(build_parser().parse_args(["node"])).embeddings is False
+    monkeypatch.setenv("EMBEDDINGS", "true")
+    assert settings_from(build_parser().parse_args(["node"])).embeddings is True
+
+
 def test_invalid_setting_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["node", "--port", "99999"]) == 2
     assert "invalid setting port" in capsys.readouterr().err

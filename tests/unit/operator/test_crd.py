@@ -66,7 +66,13 @@ def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any])
         url_spec(
             replicas=3,
             resources={"gpus": 1, "requests": {"cpu": 2, "memory": "8Gi"}},
-            engine={"contextSize": 4096, "gpuLayers": -1, "parallel": 4, "chatFormat": "chatml"},
+            engine={
+                "contextSize": 4096,
+                "gpuLayers": -1,
+                "parallel": 4,
+                "chatFormat": "chatml",
+                "embeddings": True,
+            },
             swarm={
                 "bootstrapPeers": ["b.example.org:30801", "[::1]:8001"],
                 "advertiseHost": "a.example.org",
@@ -105,6 +111,7 @@ def test_good_specs_pass_the_schema_and_the_operator(version: dict[str, Any], sp
         url_spec(swarm={"podServices": {"type": "ClusterIP"}}),
         url_spec(swarm={"podServices": {"dhtNodePortBase": 8001}}),
         url_spec(engine={"contextSize": 8}),
+        url_spec(engine={"embeddings": "yes"}),
         url_spec(autoscaling={"minReplicas": 1}),
         url_spec(autoscaling={"maxReplicas": 0}),
         url_spec(autoscaling={"maxReplicas": 2, "targetQueuePerReplica": 0}),
@@ -122,12 +129,14 @@ def test_defaults_present_and_equal_to_the_operators(version: dict[str, Any]) ->
     assert props["imagePullPolicy"]["default"] == "IfNotPresent"
     assert props["engine"]["properties"]["contextSize"]["default"] == 2048
     assert props["engine"]["properties"]["batchSize"]["default"] == 512
+    assert props["engine"]["properties"]["embeddings"]["default"] is False
     assert props["service"]["properties"]["port"]["default"] == 8000
     assert props["service"]["properties"]["type"]["default"] == "ClusterIP"
     assert props["swarm"]["properties"]["dhtServiceType"]["default"] == "NodePort"
     assert props["resources"]["properties"]["gpus"]["default"] == 0
     spec = parse_spec(url_spec())
     assert (spec.replicas, spec.engine.context_size, spec.service.port) == (1, 2048, 8000)
+    assert spec.engine.embeddings is False
 
 
 def test_cel_rules_present(version: dict[str, Any]) -> None:

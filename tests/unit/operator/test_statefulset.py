@@ -115,6 +115,12 @@ def test_advertise_overrides_for_other_sites(owner: Owner) -> None:
     assert env["ADVERTISE_URLS"] == "http://a.example.org:30800"
 
 
+def test_engine_embeddings_sets_embeddings_true_and_is_off_by_default(owner: Owner) -> None:
+    assert "EMBEDDINGS" not in env_of(build_statefulset(owner, parse_spec(url_spec()), IMAGE))
+    spec = parse_spec(url_spec(engine={"embeddings": True}))
+    assert env_of(build_statefulset(owner, spec, IMAGE))["EMBEDDINGS"] == "true"
+
+
 def test_secrets_are_mounted_as_files_and_engine_env_set(owner: Owner) -> None:
     spec = parse_spec(
         url_spec(
