@@ -72,7 +72,7 @@ class NodeRecord(RecordFields):
         return json.dumps(self._dump(), sort_keys=True, separators=(",", ":"))
 
     def _dump(self, exclude: set[str] | None = None) -> dict[str, Any]:
-        """The JSON fields; empty newer ones (``capabilities``, ``cert``) are left out, as older nodes wrote."""
+        """The JSON fields; empty newer ones (``capabilities``, ``cert``) are left out, as before them."""
         data = self.model_dump(mode="json", exclude=exclude)
         for name in _LEFT_OUT_WHEN_EMPTY:
             if not data.get(name):
