@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         128, ge=1, description="Open HTTP connections from one client address before 503"
     )
 
+    # --- web UI ------------------------------------------------------------------------------
+    ui_store_history: bool = Field(
+        True,
+        description="Let the web UI keep its conversation in the browser's localStorage (UI_STORE_HISTORY); "
+        "off: the page stores none, removes what a browser holds and locks its own setting",
+    )
+
     log_level: LogLevel = "INFO"
 
     @field_validator("log_level", mode="before")

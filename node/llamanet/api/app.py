@@ -82,7 +82,7 @@ def create_app(node: Node) -> FastAPI:
         node.metrics.observe_swarm(await node.models())
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    install_web(app)
+    install_web(app, store_history=node.settings.ui_store_history)
 
     # outermost last: the API key (a request with a forward proof passes to peer_auth instead), then the
     # body read once (capped, with a deadline: strangers get their 401 unread), then the peers' proofs

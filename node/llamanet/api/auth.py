@@ -1,5 +1,6 @@
 """Optional bearer-key protection: every route but ``/health``, ``/metrics``, the address proof
-(``/swarm/proof``) and the web UI's page (``/``, ``/static/*``: it asks for the key itself) needs the key.
+(``/swarm/proof``) and the web UI's page (``/``, ``/static/*`` and its settings ``/ui/config``: it asks for
+the key itself) needs the key.
 
 The key is this node's users' only: it is never forwarded. Forwarded work from swarm members carries a
 forward proof instead: this middleware (the outermost) passes such a request on to ``peer_auth``, which
@@ -14,9 +15,10 @@ import hmac
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llamanet.api.errors import ApiError
+from llamanet.web.routes import CONFIG_PATH
 from llamanet_common.proofs import FORWARD_HEADER, PROOF_PATH
 
-OPEN_PATHS = frozenset({"/health", "/metrics", "/", PROOF_PATH})
+OPEN_PATHS = frozenset({"/health", "/metrics", "/", CONFIG_PATH, PROOF_PATH})
 OPEN_PREFIXES = ("/static/",)
 _FORWARD = FORWARD_HEADER.encode()
 

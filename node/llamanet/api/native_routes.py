@@ -116,6 +116,7 @@ async def info(request: Request) -> dict[str, Any]:
         "n_gpu_layers": settings.n_gpu_layers,
         "n_threads": settings.n_threads,
         "auth_required": settings.resolved_api_key() is not None,
+        "ui_store_history": settings.ui_store_history,
     }
     if node.engine is not None:
         i = node.engine.info

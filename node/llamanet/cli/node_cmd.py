@@ -157,6 +157,12 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         int,
         "open HTTP connections from one address before 503 (MAX_CONNECTIONS_PER_CLIENT, 128)",
     ),
+    "--ui-store-history": (
+        "ui_store_history",
+        str,
+        "on|off: the web UI may keep its conversation in the browser; off: it stores none and removes "
+        "what is there (UI_STORE_HISTORY, default on)",
+    ),
     "--log-level": ("log_level", str, "CRITICAL, ERROR, WARNING, INFO or DEBUG (LOG_LEVEL)"),
 }
 

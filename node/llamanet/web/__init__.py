@@ -1,6 +1,7 @@
 """The node's web UI: a chat that streams from any model in the swarm, and a live swarm view.
 
-- ``routes``           ``install_web``: ``/`` serves ``static/index.html``, ``/static`` the assets.
+- ``routes``           ``install_web``: ``/`` serves ``static/index.html``, ``/static`` the assets,
+  ``/ui/config`` the node's settings for the page (``--ui-store-history``).
 - ``static/``          our own page: ``index.html``, ``css/app.css`` and ES modules in ``js/``:
   ``main.js`` (wiring), ``api.js`` (fetch with the API key, readable errors), ``sse.js`` (SSE parser),
   ``chat.js`` (conversation, native and OpenAI modes, stop), ``render.js`` (sanitized markdown),
