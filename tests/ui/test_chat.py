@@ -89,7 +89,7 @@ def test_conversation_context_in_both_modes_with_and_without_streaming(page: Pag
     _, third = posts.bodies[2]
     assert "My name is Ada" in third["prompt"] and third["prompt"].endswith("Say my name again.")
     assert page.locator(".msg.user").count() == 4 and page.locator(".msg.assistant").count() == 4
-    page.click("#new-chat")
+    page.click("#clear-chat")
     assert page.locator(".msg").count() == 0
 
 

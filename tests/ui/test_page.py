@@ -115,7 +115,17 @@ def test_phone_layout(page: Page, swarm: Swarm) -> None:
     wait_done(page)
     page.wait_for_selector("#node-list li")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    for sel in ["#model", "#mode", "#stream", "#max-tokens", "#temperature", "#prompt", "#send", "#new-chat"]:
+    for sel in [
+        "#model",
+        "#mode",
+        "#stream",
+        "#max-tokens",
+        "#temperature",
+        "#prompt",
+        "#send",
+        "#clear-chat",
+        "#store-nothing",
+    ]:
         box = page.locator(sel).bounding_box()
         assert box is not None and page.locator(sel).is_visible(), sel
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{sel} overflows: {box}"

@@ -4,15 +4,18 @@
 import { ApiError, apiFetch, asApiError, errorFromBody } from "./api.js";
 import { sseData } from "./sse.js";
 
-/** Native /generate takes one prompt: fold earlier turns into it (a chat-template user turn). */
+/** Native /generate takes one prompt: fold the system prompt and earlier turns into it (a user turn). */
 export function foldHistory(messages) {
-  const last = messages[messages.length - 1]?.content ?? "";
-  const earlier = messages.slice(0, -1);
-  if (!earlier.length) return last;
+  const system = messages.filter((m) => m.role === "system").map((m) => m.content).join("\n");
+  const turns = messages.filter((m) => m.role !== "system");
+  const last = turns[turns.length - 1]?.content ?? "";
+  const earlier = turns.slice(0, -1);
+  const intro = system ? `Instructions: ${system}\n\n` : "";
+  if (!earlier.length) return `${intro}${last}`;
   const transcript = earlier
     .map((m) => `${m.role === "assistant" ? "Assistant" : "User"}: ${m.content}`)
     .join("\n");
-  return `The conversation so far:\n${transcript}\n\nThe user's next message:\n${last}`;
+  return `${intro}The conversation so far:\n${transcript}\n\nThe user's next message:\n${last}`;
 }
 
 function nativeBody(messages, prefs) {

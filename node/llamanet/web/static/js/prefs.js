@@ -1,5 +1,5 @@
 // Settings the user picks, kept in localStorage (the API key too: it never leaves this origin).
-const KEY = "llamanet.prefs.v1";
+export const PREFS_KEY = "llamanet.prefs.v1";
 
 export const DEFAULTS = Object.freeze({
   apiKey: "",
@@ -8,6 +8,7 @@ export const DEFAULTS = Object.freeze({
   model: "",
   maxTokens: 256,
   temperature: 0.7,
+  storeNothing: false, // "Store nothing in this browser": no conversation in localStorage (history.js)
 });
 
 export const LIMITS = Object.freeze({
@@ -31,12 +32,13 @@ export function normalize(raw) {
     model: String(p.model ?? ""),
     maxTokens: Math.round(clamp(p.maxTokens, LIMITS.maxTokens, DEFAULTS.maxTokens)),
     temperature: Math.round(clamp(p.temperature, LIMITS.temperature, DEFAULTS.temperature) * 100) / 100,
+    storeNothing: p.storeNothing === true,
   };
 }
 
 export function loadPrefs() {
   try {
-    return normalize(JSON.parse(localStorage.getItem(KEY) ?? "{}"));
+    return normalize(JSON.parse(localStorage.getItem(PREFS_KEY) ?? "{}"));
   } catch {
     return normalize({});
   }
@@ -45,7 +47,7 @@ export function loadPrefs() {
 export function savePrefs(prefs) {
   const p = normalize(prefs);
   try {
-    localStorage.setItem(KEY, JSON.stringify(p));
+    localStorage.setItem(PREFS_KEY, JSON.stringify(p));
   } catch {
     // storage full or disabled: prefs last for this page only
   }
