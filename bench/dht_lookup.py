@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key
 from llamanet.swarm.node import SwarmNode
+from llamanet.swarm.storage import StorageCaps
 from llamanet.swarm.validation import RecordLimits
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.record import RecordFields
@@ -29,6 +30,9 @@ CONFIG = SwarmConfig(
     heartbeat_interval_s=3600.0,  # one publish at start; the bench must not measure republish traffic
     limits=RecordLimits(max_ttl_s=1200.0),
     rpc_timeout_s=2.0,
+    # every node is on 127.0.0.1: lift the per-address limits a real network needs
+    max_contacts_per_ip=100_000,
+    caps=StorageCaps(max_entries_per_source=100_000),
 )
 
 

@@ -23,6 +23,7 @@ from llamanet.node import Node
 from llamanet.settings import Settings
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.node import SwarmNode
+from llamanet.swarm.storage import StorageCaps
 from llamanet.swarm.validation import RecordLimits
 from llamanet_common.advertise import Advertised, AdvertiseFileError, parse_advertised
 from llamanet_common.certs import check_claims, parse_chain, verify_chain
@@ -65,6 +66,7 @@ def swarm_config(settings: Settings) -> SwarmConfig:
         advertise_port=settings.advertise_dht_port,
         frame_window_s=settings.dht_frame_window,
         max_contacts_per_ip=settings.dht_max_contacts_per_ip,
+        caps=StorageCaps(max_entries_per_source=settings.dht_max_entries_per_ip),
     )
 
 

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         description="Routing-table contacts per IP address; a site behind one NAT address shares one "
         "(DHT_MAX_CONTACTS_PER_IP)",
     )
+    dht_max_entries_per_ip: int = Field(
+        64,
+        ge=1,
+        le=100_000,
+        description="Entries of one DHT key this node stores for one source address; a full key takes "
+        "no newcomer (DHT_MAX_ENTRIES_PER_IP)",
+    )
 
     # --- swarm -------------------------------------------------------------------------------
     advertise_host: str | None = Field(

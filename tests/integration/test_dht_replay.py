@@ -17,6 +17,7 @@ from kademlia.utils import digest
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.keys import ALL_NODES_KEY
 from llamanet.swarm.node import SwarmNode
+from llamanet.swarm.validation import RecordLimits
 from llamanet.swarm.wire import REQUEST_PAD_BYTES, Contact, encode_frame
 from llamanet_common.identity import NodeIdentity
 from tests.integration.test_dht_swarm import addr, eventually, start_node
@@ -104,3 +105,38 @@ async def test_an_unproven_sender_gets_at_most_three_times_what_it_sent() -> Non
         print("amplification: unpadded {:.2f}x, padded {:.2f}x".format(*ratios))
     finally:
         await asyncio.gather(*(m.stop(withdraw=False) for m in members))
+
+
+async def test_three_hundred_sybil_keys_leave_the_honest_node_findable() -> None:
+    # issue 14: 256 fresh key pairs (longer-lived entries) pushed every honest entry out of model:X and
+    # the honest republish was then refused. Here the sybils' entries live 60 s, the honest one 1.5 s.
+    limits = RecordLimits(max_ttl_s=60.0, clock_skew_s=1.0)
+    honest = await start_node(models=("tiny",), limits=limits)
+    reader = await start_node([addr(honest)], models=("other",), limits=limits)
+
+    def stores_honest(node: SwarmNode) -> bool:
+        return honest.node_id in {e["node_id"] for e in node.status()["storage"].get("model:tiny", [])}
+
+    async def everywhere() -> bool:
+        return stores_honest(honest) and stores_honest(reader)
+
+    async def found() -> bool:
+        return honest.node_id in {r.node_id for r in await reader.get_nodes("tiny")}
+
+    try:
+        await eventually(everywhere, timeout=20.0)
+        ports = f"{honest.dht_port},{reader.dht_port}"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.sybilstore", ports, "tiny", "300", "60",
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        accepted = int(out.decode())
+        # one source address holds at most 64 entries of a key at each storing peer
+        assert 0 < accepted <= 2 * 64, accepted
+        # the honest node keeps its place at both storing peers (it renews every 0.5 s) and is found
+        await asyncio.sleep(2.0)  # past the honest entry's own lifetime: only renewals keep it
+        await eventually(everywhere, timeout=10.0)
+        await eventually(found, timeout=10.0)
+    finally:
+        await asyncio.gather(honest.stop(withdraw=False), reader.stop(withdraw=False))

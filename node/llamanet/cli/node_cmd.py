@@ -28,6 +28,11 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         int,
         "routing-table contacts per IP address (DHT_MAX_CONTACTS_PER_IP, default 256)",
     ),
+    "--dht-max-entries-per-ip": (
+        "dht_max_entries_per_ip",
+        int,
+        "entries of one DHT key stored for one source address (DHT_MAX_ENTRIES_PER_IP, default 64)",
+    ),
     "--advertise-host": ("advertise_host", str, "address peers use to reach this node (ADVERTISE_HOST)"),
     "--advertise-urls": ("advertise_urls", str, "HTTP URL(s) peers use, comma-separated (ADVERTISE_URLS)"),
     "--advertise-dht-port": (

@@ -1,4 +1,4 @@
-"""Pure decisions over entry sets: which of two records wins, union of sets, and per-key eviction."""
+"""Pure decisions over entry sets: which of two records wins, union of sets, what is visible."""
 
 from __future__ import annotations
 
@@ -30,11 +30,3 @@ def merge_records(records: Iterable[NodeRecord]) -> dict[str, NodeRecord]:
 def visible_records(merged: Mapping[str, NodeRecord], now: float) -> list[NodeRecord]:
     """The live (unexpired, not withdrawn) records of a merged set, ordered by node id."""
     return [merged[node_id] for node_id in sorted(merged) if merged[node_id].is_live(now)]
-
-
-def eviction_candidate(expiries: Mapping[str, float], new_expiry: float) -> str | None:
-    """When a key is full: the soonest-expiring entry, if it expires before the newcomer would."""
-    if not expiries:
-        return None
-    victim = min(expiries, key=lambda node_id: (expiries[node_id], node_id))
-    return victim if expiries[victim] < new_expiry else None

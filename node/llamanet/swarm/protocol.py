@@ -279,7 +279,7 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
             return False
         self.sender(nodeid, sender)
         try:
-            self.entries.put(key, raw)
+            self.entries.put(key, raw, source=str(sender[0]))
         except (InvalidRecordError, StorageFullError) as exc:
             self.rejected_stores += 1
             log.debug("rejected store of %r from %s: %s", key, sender, exc)

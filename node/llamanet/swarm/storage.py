@@ -1,5 +1,10 @@
 """A storing peer's entry-set storage: per (key, node id) entries, validated, capped and expiring.
 
+A full key takes no newcomer: a live entry is never evicted for a new node id (fresh keys are free to
+make, so evicting for them let a sybil push every honest entry out), and one source address holds at
+most ``max_entries_per_source`` entries of a key (a site behind one NAT address fits; one host with
+hundreds of keys does not). A node already held always renews its own entry.
+
 Implements kademlia's ``IStorage`` so it can sit in ``Server``, but opaque stock ``store`` values are
 refused: only signed records arrive, through ``SwarmProtocol.rpc_store_entry``.
 """
@@ -16,7 +21,7 @@ from kademlia.utils import digest
 
 from llamanet.swarm.errors import StaleRecordError, StorageFullError
 from llamanet.swarm.keys import check_key_fits
-from llamanet.swarm.merge import eviction_candidate, supersedes
+from llamanet.swarm.merge import supersedes
 from llamanet.swarm.validation import RecordLimits, parse_record
 from llamanet_common.record import NodeRecord
 
@@ -27,6 +32,7 @@ PAGE_OVERHEAD_BYTES = 8
 class StorageCaps:
     max_entries_per_key: int = 256
     max_keys: int = 4096
+    max_entries_per_source: int = 64  # of one key, stored by one source address
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class StoredEntry:
     record: NodeRecord
     raw: str
     expires_at: float
+    source: str = ""  # the address that stored it ("": this node itself)
 
 
 class EntryStore(IStorage):  # type: ignore[misc]
@@ -52,8 +59,11 @@ class EntryStore(IStorage):  # type: ignore[misc]
         self._entries: dict[bytes, dict[str, StoredEntry]] = {}
 
     # -- our interface -------------------------------------------------------------------------
-    def put(self, key: str, raw: str) -> NodeRecord:
-        """Validate ``raw`` for ``key`` and store it, or raise ``InvalidRecordError``/``StorageFullError``."""
+    def put(self, key: str, raw: str, source: str = "") -> NodeRecord:
+        """Validate ``raw`` for ``key`` and store it, or raise ``InvalidRecordError``/``StorageFullError``.
+
+        ``source``: the address of the peer that sent it ("" for this node's own records: never capped).
+        """
         now = self._clock()
         record = parse_record(raw, now=now, limits=self.limits)
         check_key_fits(key, record)
@@ -71,12 +81,17 @@ class EntryStore(IStorage):  # type: ignore[misc]
         if not supersedes(record, held.record if held else None):
             raise StaleRecordError(f"seq {record.seq} of {record.node_id} is not newer than held")
         expires_at = min(record.expires_at, now + self.limits.max_ttl_s)
-        if held is None and len(entries) >= self.caps.max_entries_per_key:
-            victim = eviction_candidate({n: e.expires_at for n, e in entries.items()}, expires_at)
-            if victim is None:
+        if held is None:
+            if len(entries) >= self.caps.max_entries_per_key:
                 raise StorageFullError(f"key {key!r} is full")
-            del entries[victim]
-        entries[record.node_id] = StoredEntry(record, raw, expires_at)
+            if (
+                source
+                and sum(e.source == source for e in entries.values()) >= self.caps.max_entries_per_source
+            ):
+                raise StorageFullError(
+                    f"{source} already stored {self.caps.max_entries_per_source} of {key!r}"
+                )
+        entries[record.node_id] = StoredEntry(record, raw, expires_at, held.source if held else source)
         return record
 
     def entries(self, dkey: bytes) -> list[StoredEntry]:

@@ -1,4 +1,4 @@
-from llamanet.swarm.merge import eviction_candidate, merge_records, supersedes, visible_records
+from llamanet.swarm.merge import merge_records, supersedes, visible_records
 from llamanet_common.identity import NodeIdentity
 
 from .conftest import NOW, make_record
@@ -34,10 +34,3 @@ def test_expired_entries_are_not_visible(identity: NodeIdentity) -> None:
     merged = merge_records([record])
     assert visible_records(merged, NOW + 4) == [record]
     assert visible_records(merged, NOW + 6) == []
-
-
-def test_eviction_picks_soonest_expiring_only_if_newcomer_outlives_it() -> None:
-    expiries = {"a": 10.0, "b": 5.0, "c": 20.0}
-    assert eviction_candidate(expiries, 30.0) == "b"
-    assert eviction_candidate(expiries, 4.0) is None
-    assert eviction_candidate({}, 1.0) is None

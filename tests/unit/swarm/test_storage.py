@@ -72,16 +72,32 @@ def test_snapshot_survives_an_entry_expiring_under_it() -> None:
     assert snap[model_key("zzz")][0]["node_id"] == long.node_id
 
 
-def test_per_key_cap_evicts_soonest_expiring() -> None:
-    entries, _ = store(StorageCaps(max_entries_per_key=2))
-    ids = [NodeIdentity.generate() for _ in range(4)]
+def test_a_full_key_takes_no_newcomer_and_never_evicts_a_live_entry() -> None:
+    # issue 14: evicting the soonest-expiring entry for a newcomer let 256 fresh keys (60 s TTL) push
+    # every honest entry (30 s TTL) out of model:X
+    entries, clock = store(StorageCaps(max_entries_per_key=2))
+    ids = [NodeIdentity.generate() for _ in range(3)]
     entries.put(ALL_NODES_KEY, make_record(ids[0], ttl=10).to_json())
     entries.put(ALL_NODES_KEY, make_record(ids[1], ttl=20).to_json())
-    entries.put(ALL_NODES_KEY, make_record(ids[2], ttl=30).to_json())
-    held = {e["node_id"] for e in entries.snapshot()[ALL_NODES_KEY]}
-    assert held == {ids[1].node_id, ids[2].node_id}
     with pytest.raises(StorageFullError):
-        entries.put(ALL_NODES_KEY, make_record(ids[3], ttl=5).to_json())
+        entries.put(ALL_NODES_KEY, make_record(ids[2], ttl=60).to_json())
+    held = {e["node_id"] for e in entries.snapshot()[ALL_NODES_KEY]}
+    assert held == {ids[0].node_id, ids[1].node_id}
+    entries.put(ALL_NODES_KEY, make_record(ids[0], ttl=10, seq=2).to_json())  # a held node renews
+    clock.now += 10.5  # once an entry has expired, a newcomer gets its place
+    entries.put(ALL_NODES_KEY, make_record(ids[2], ttl=30).to_json())
+    assert ids[2].node_id in {e["node_id"] for e in entries.snapshot()[ALL_NODES_KEY]}
+
+
+def test_one_source_holds_a_bounded_share_of_a_key() -> None:
+    entries, _ = store(StorageCaps(max_entries_per_source=2))
+    for _ in range(2):
+        entries.put(ALL_NODES_KEY, make_record(NodeIdentity.generate()).to_json(), source="10.0.0.9")
+    with pytest.raises(StorageFullError, match=r"10\.0\.0\.9"):
+        entries.put(ALL_NODES_KEY, make_record(NodeIdentity.generate()).to_json(), source="10.0.0.9")
+    entries.put(ALL_NODES_KEY, make_record(NodeIdentity.generate()).to_json(), source="10.0.0.8")
+    entries.put(ALL_NODES_KEY, make_record(NodeIdentity.generate()).to_json())  # our own: never capped
+    assert len(entries.snapshot()[ALL_NODES_KEY]) == 4
 
 
 def test_key_cap() -> None:
