@@ -3,8 +3,8 @@
 The chart mounts a Secret into the operator pod (``operator.authority.secretName``): ``authority.key``,
 an Ed25519 key as ``llamanet swarm authority create`` writes it, and optionally ``chain.json``, that
 key's delegation from a root as ``llamanet swarm cert issue --authority-subject`` writes it (without
-one the key is a root itself). ``read_authority`` reads both at every use (the kubelet updates a
-mounted Secret, so a renewed delegation is taken without a restart); everything else here is pure.
+one, or with no such file, the key is a root itself). ``read_authority`` reads both at every use (the
+kubelet updates a mounted Secret, so a renewed delegation is taken without a restart); the rest is pure.
 
 The pods trust ``OperatorSettings.authority_roots``, else the chain's root, else the key itself
 (``SWARM_AUTHORITY``); a LlamaNode may opt out or name its own roots (``spec.swarm.authority``).
@@ -66,6 +66,8 @@ def read_authority(settings: OperatorSettings) -> Authority | None:
     if path is not None:
         try:
             chain = parse_chain(path.read_bytes())
+        except FileNotFoundError:
+            chain = []  # the Secret holds no chain.json: the key is a root itself
         except OSError as exc:
             raise AuthorityError(f"swarm authority chain {path}: {exc.strerror or exc}") from exc
         except CertError as exc:

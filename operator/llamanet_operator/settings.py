@@ -60,7 +60,7 @@ class OperatorSettings(BaseSettings):
         None, description="Ed25519 authority key (PEM) that signs the pods' membership certificates"
     )
     authority_chain_file: Path | None = Field(
-        None, description="that key's delegation chain from a root (JSON); none: the key is a root itself"
+        None, description="that key's delegation chain from a root (JSON); none, or no such file: a root"
     )
     authority_roots: list[str] = Field(
         default_factory=list,

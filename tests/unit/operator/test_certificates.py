@@ -198,7 +198,17 @@ def test_reading_the_authority_from_the_mounted_secret(tmp_path: Path) -> None:
     assert read_authority(pinned).roots == {"ab" * 32}  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("broken", ["no key", "bad key", "no chain", "bad chain"])
+def test_a_secret_without_chain_json_makes_the_key_a_root(tmp_path: Path) -> None:
+    settings = write_authority(tmp_path, [])
+    assert settings.authority_chain_file is not None
+    settings.authority_chain_file.unlink()  # the chart always names the file; the Secret may lack it
+    authority = read_authority(settings)
+    assert (
+        authority is not None and authority.chain == [] and authority.roots == {authority.key.public_key_hex}
+    )
+
+
+@pytest.mark.parametrize("broken", ["no key", "bad key", "unreadable chain", "bad chain"])
 def test_an_unreadable_authority_is_an_authority_error(tmp_path: Path, broken: str) -> None:
     settings = write_authority(tmp_path, [])
     assert settings.authority_key_file is not None and settings.authority_chain_file is not None
@@ -206,8 +216,9 @@ def test_an_unreadable_authority_is_an_authority_error(tmp_path: Path, broken: s
         settings.authority_key_file.unlink()
     elif broken == "bad key":
         settings.authority_key_file.write_text("-----BEGIN PRIVATE KEY-----\nnope\n")
-    elif broken == "no chain":
+    elif broken == "unreadable chain":
         settings.authority_chain_file.unlink()
+        settings.authority_chain_file.mkdir()  # not a file
     else:
         settings.authority_chain_file.write_text('[{"format": 2}]')
     with pytest.raises(AuthorityError, match="swarm authority"):
