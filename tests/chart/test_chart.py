@@ -144,6 +144,10 @@ def test_notes_tell_how_to_reach_the_endpoint(helm: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "http://smollm.demo.svc:8000/v1" in out.stdout
+    assert "Swarm authority" not in out.stdout
+    out = run_helm(helm, "install", "rel", str(CHART), "--namespace", "demo", "--dry-run=client", *AUTHORITY)
+    assert out.returncode == 0, out.stderr
+    assert "certifies its LlamaNodes' pods with the key in Secret swarm-authority" in out.stdout
 
 
 def test_every_value_is_commented() -> None:
