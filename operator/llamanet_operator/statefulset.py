@@ -11,6 +11,10 @@ Pods pass Pod Security "restricted" (``podsecurity``): uid/gid 10001, ``fsGroup`
 become writable), RuntimeDefault seccomp, no capabilities, read-only root with an emptyDir at ``/tmp``
 (the only other path anything writes), no service-account token.
 
+With the operator's swarm authority (``authority.pod_roots``) the node container trusts its roots
+(``SWARM_AUTHORITY``) and mounts the ConfigMap ``<name>-certs`` whole at ``/etc/llamanet/certs``, reading
+its own entry (``SWARM_CERT_FILE``) every heartbeat: renewals arrive without a restart.
+
 Rolling updates replace one pod at a time and wait for it to be ready (``minReadySeconds``). A pod
 being replaced first sleeps ``PRE_STOP_SECONDS`` in ``preStop`` while the endpoints drop it (it is no
 longer ready for the Services once terminating), then gets SIGTERM: the node stops accepting
