@@ -8,11 +8,11 @@ Decisions come from the pure modules; ``Kube`` does the I/O. Problems are raised
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llamanet_common.errors import CertError
-from llamanet_operator.authority import Authority, authority_problem, pod_scope, scope_problem
+from llamanet_operator.authority import Authority, authority_problem, pod_roots, pod_scope, scope_problem
 from llamanet_operator.autoscale import Decision, decide
 from llamanet_operator.certificates import Wanted, certified, certs_config_map, plan_certificates
 from llamanet_operator.errors import AuthorityError, CapacityError, DependencyError
@@ -156,8 +156,9 @@ def publish_certificates(
 ) -> Problem | None:
     """Issue, renew and drop the pods' certificates (``certificates``) in ConfigMap ``<name>-certs``;
     the problem when the authority cannot certify these pods."""
-    authority, now = certifier.authority, certifier.now
-    assert authority is not None
+    now, roots = certifier.now, pod_roots(spec, certifier.authority)
+    assert certifier.authority is not None and roots is not None
+    authority = replace(certifier.authority, roots=roots)  # chains must verify as these pods check them
     if (why := authority_problem(authority, now)) is not None:
         return Problem(AuthorityError.reason, why)
     if (why := scope_problem(spec, authority)) is not None:

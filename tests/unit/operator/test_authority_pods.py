@@ -185,6 +185,23 @@ def test_a_site_outside_the_delegation_is_degraded(owner: Owner) -> None:
     assert degraded["reason"] == "CertificateScope" and "site 'b'" in degraded["message"]
 
 
+def test_roots_of_the_spec_that_do_not_lead_to_the_authority_are_degraded(owner: Owner) -> None:
+    kube = FakeKube({"smollm-0": NodeIdentity.generate()})
+    other = NodeIdentity.generate().public_key_hex
+    status = run(kube, owner, site_authority(), NOW, swarm={"authority": {"roots": [other]}})
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert (
+        degraded["reason"] == "AuthorityUnavailable"
+        and "not a trusted swarm authority" in degraded["message"]
+    )
+    assert kube.config is None  # nothing the pods would refuse is issued
+    both = run(
+        kube, owner, site_authority(), NOW, swarm={"authority": {"roots": [other, ROOT.public_key_hex]}}
+    )
+    assert {c["type"]: c for c in both["conditions"]}["Degraded"]["status"] == "False"
+    assert kube.config is not None and list(kube.config) == ["smollm-0"]
+
+
 def test_without_an_authority_or_opted_out_nothing_is_issued_or_counted(owner: Owner) -> None:
     kube = FakeKube({"smollm-0": NodeIdentity.generate()})
     plain = observe(kube, owner, parse_spec(url_spec()), 1, None, "2027-01-15T08:00:00Z")  # type: ignore[arg-type]
