@@ -62,6 +62,14 @@ class NodeIdentity:
         return identity
 
     @classmethod
+    def load(cls, path: Path) -> NodeIdentity:
+        """Load the key at ``path``; ``IdentityError`` when it is missing or not an Ed25519 key (never
+        creates one: for keys another party made, such as a swarm authority's)."""
+        if not path.is_file():
+            raise IdentityError(f"no key file {path}")
+        return cls._load(path)
+
+    @classmethod
     def _load(cls, path: Path) -> NodeIdentity:
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)

@@ -198,6 +198,9 @@ def make_swarm_node(node: Node, identity: NodeIdentity) -> SwarmNode:
             else:
                 log.warning("membership certificate refused: %s: peers will not list this node", now_problem)
             problem = now_problem
+        accepted = bool(authorities) and now_problem is None and bool(result.cert)
+        ends = [int(c["not_after"]) for c in result.cert or []]
+        node.metrics.cert_not_after.set(min(ends) if accepted and ends else 0)
         return result
 
     swarm = SwarmNode(identity, config, record_factory=fields)

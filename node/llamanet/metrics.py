@@ -66,6 +66,16 @@ class NodeMetrics:
         self.swarm_model_nodes = Gauge(
             "llamanet_swarm_model_nodes", "Nodes serving each model in the swarm", ["model"], registry=r
         )
+        # who this node is (the operator certifies the public key its pods report here) and until when
+        # its own certificate chain passes its own swarm authorities' check (0: none, or refused)
+        self.node_info = Gauge(
+            "llamanet_node_info", "This node's id and public key (hex)", ["node_id", "public_key"], registry=r
+        )
+        self.cert_not_after = Gauge(
+            "llamanet_swarm_cert_not_after",
+            "Unix time this node's certificate chain ends; 0: none that its swarm authorities accept",
+            registry=r,
+        )
 
     def observe_swarm(self, models: dict[str, list[str]]) -> None:
         """The swarm gauges from ``{model: [node ids]}`` (this node's view, itself included)."""
@@ -73,6 +83,10 @@ class NodeMetrics:
         for name in sorted(models)[:MAX_SWARM_MODEL_LABELS]:
             self.swarm_model_nodes.labels(name).set(len(models[name]))
         self.swarm_nodes.set(len({n for nodes in models.values() for n in nodes}))
+
+    def observe_identity(self, node_id: str, public_key: str) -> None:
+        self.node_info.clear()
+        self.node_info.labels(node_id, public_key).set(1)
 
     def observe_finished(self, f: Finished) -> None:
         self.prompt_tokens.inc(f.prompt_tokens)

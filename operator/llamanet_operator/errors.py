@@ -31,3 +31,10 @@ class KubeError(OperatorError):
     """The API server refused or failed a request: retried."""
 
     reason = "ApiError"
+
+
+class AuthorityError(OperatorError):
+    """The operator's swarm authority cannot certify pods: its key or chain cannot be read, the chain
+    has expired or does not delegate to the key, or a LlamaNode asks for a scope beyond it: retried."""
+
+    reason = "AuthorityUnavailable"

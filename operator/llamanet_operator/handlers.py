@@ -1,27 +1,34 @@
 """kopf handlers (thin): configure kopf, reconcile on create/update/resume, observe on a timer.
 
-The timer also carries out the autoscaler's decision (``autoscale``, with ``spec.autoscaling``): it
-patches ``spec.replicas`` (which the reconcile handler then rolls out) and records an Event. Without
-``spec.autoscaling`` nothing writes ``spec.replicas``: ``kubectl scale ln`` is the way.
+The timer also issues and renews the pods' membership certificates when the operator holds a swarm
+authority (``authority``, ``certificates``): within one observe interval of a pod being ready, and again
+with a third of a certificate's life left. It carries out the autoscaler's decision (``autoscale``,
+with ``spec.autoscaling``): it patches ``spec.replicas`` (which the reconcile handler then rolls out)
+and records an Event. Without ``spec.autoscaling`` nothing writes ``spec.replicas``: ``kubectl scale
+ln`` is the way.
 
 Operator errors are mapped to kopf's at this edge: an invalid spec is permanent (no retry until the
 spec changes); a missing Secret/PVC, missing GPUs or an API failure are temporary (retried with a
-delay). Each problem also lands in the status (Degraded condition) and in a Warning Event.
+delay), an unreadable swarm authority too (nothing applied: the pods would trust no one). Each
+problem also lands in the status (Degraded condition) and in a Warning Event.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
-from llamanet_operator.errors import CapacityError, KubeError, OperatorError, SpecError
+from llamanet_operator.authority import Authority, pod_roots, read_authority
+from llamanet_operator.errors import AuthorityError, CapacityError, KubeError, OperatorError, SpecError
 from llamanet_operator.kube import Kube, load_config
 from llamanet_operator.names import GROUP, PLURAL, VERSION, Owner
 from llamanet_operator.reconcile import (
+    Certifier,
     admit,
     apply_children,
     check_capacity,
@@ -34,7 +41,7 @@ from llamanet_operator.spec import LlamaNodeSpec, advice, parse_spec
 from llamanet_operator.status import Observation, Problem, compute_status, new_warnings
 
 PREFIX = "llamanet.io"
-RETRY_DELAY = {CapacityError: 300.0, KubeError: 15.0}
+RETRY_DELAY = {CapacityError: 300.0, KubeError: 15.0, AuthorityError: 30.0}
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +84,13 @@ def _kube(ctx: Context) -> Kube:
     return ctx.kube
 
 
+def certifier(settings: OperatorSettings, authority: Authority | None) -> Certifier | None:
+    """The observation's swarm authority part; None when the operator has none configured."""
+    if settings.authority_key_file is None:
+        return None
+    return Certifier(authority, int(settings.cert_hours * 3600), time.time())
+
+
 def _publish(body: kopf.Body, patch: kopf.Patch, old: dict[str, Any], new: dict[str, Any]) -> None:
     for cond in new_warnings(old, new):
         kopf.warn(body, reason=cond["reason"], message=cond["message"])
@@ -96,10 +110,13 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> 
     try:
         spec = parse_spec(dict(body.spec))
         admit(spec, ctx.settings)
-        for reason, message in advice(spec):  # on each spec change (and operator start), not per timer
+        authority = read_authority(ctx.settings)  # unreadable: nothing applied (pods would trust no one)
+        roots = pod_roots(spec, authority)
+        # on each spec change (and operator start), not per timer
+        for reason, message in advice(spec, certified=roots is not None):
             kopf.warn(body, reason=reason, message=message)
         check_dependencies(kube, owner, spec)
-        apply_children(kube, owner, spec, ctx.settings)
+        apply_children(kube, owner, spec, ctx.settings, roots)
         seen = observe(
             kube,
             owner,
@@ -109,6 +126,7 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> 
             now(),
             capacity_problem(kube, spec),
             ctx.settings.max_response_bytes,
+            certifier(ctx.settings, authority),
         )
         _publish(body, patch, old, seen.status)
     except OperatorError as exc:
@@ -134,6 +152,7 @@ def _problem_status(old: dict[str, Any], problem: Problem, generation: int) -> d
         selector=str(old.get("selector") or ""),
         endpoint=str(old.get("endpoint") or ""),
         problem=problem,
+        certificates=old.get("certificates"),
     )
     return compute_status(obs, old, now())
 
@@ -148,18 +167,32 @@ def observe_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any)
     except SpecError as exc:
         _publish(body, patch, old, _problem_status(old, problem_of(exc), generation))
         return
-    problem = None
+    problem, authority = None, None
     try:
         check_dependencies(kube, owner, spec)
         problem = capacity_problem(kube, spec)
     except OperatorError as exc:
         problem = problem_of(exc)
     try:
+        authority = read_authority(ctx.settings)  # re-read: a renewed delegation is taken at once
+    except AuthorityError as exc:
+        problem = problem or problem_of(exc)  # the pods keep the certificates they hold
+    try:
         publish_addresses(kube, owner, spec)  # load balancers get their addresses after the apply
     except KubeError as exc:
         log.warning("publishing the pods' addresses of %s/%s: %s", owner.namespace, owner.name, exc)
     try:
-        seen = observe(kube, owner, spec, generation, old, now(), problem, ctx.settings.max_response_bytes)
+        seen = observe(
+            kube,
+            owner,
+            spec,
+            generation,
+            old,
+            now(),
+            problem,
+            ctx.settings.max_response_bytes,
+            certifier(ctx.settings, authority),
+        )
     except KubeError as exc:
         log.warning("observing %s/%s: %s", owner.namespace, owner.name, exc)
         return

@@ -114,6 +114,16 @@ class Kube:
             raise self._fail(f"list services {namespace} {selector}", exc) from exc
         return [self.api.sanitize_for_serialization(s) for s in items]
 
+    def config_map_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's data (None: no such ConfigMap)."""
+        try:
+            cm = self.core.read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise self._fail(f"read ConfigMap {namespace}/{name}", exc) from exc
+        return dict(cm.data or {})
+
     def mount_failures(self, namespace: str) -> list[dict[str, Any]]:
         """The namespace's ``FailedMount`` Events (a pod's Secret that is missing shows there)."""
         try:

@@ -105,6 +105,11 @@ def advertise_config_name(owner: Owner) -> str:
     return f"{owner.name}-advertise"
 
 
+def certs_config_name(owner: Owner) -> str:
+    """The ConfigMap of every pod's membership certificate chain (one key per pod name)."""
+    return f"{owner.name}-certs"
+
+
 def headless_domain(owner: Owner) -> str:
     return f"{headless_name(owner)}.{owner.namespace}.svc.{owner.cluster_domain}"
 

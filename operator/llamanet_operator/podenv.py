@@ -14,6 +14,7 @@ NODE_KEY_FILE = f"{DATA_DIR}/node.key"
 SWARM_SECRET_DIR = "/etc/llamanet/swarm"
 API_KEY_DIR = "/etc/llamanet/api"
 ADVERTISE_DIR = "/etc/llamanet/advertise"  # the <name>-advertise ConfigMap: one file per pod name
+CERTS_DIR = "/etc/llamanet/certs"  # the <name>-certs ConfigMap: one certificate chain per pod name
 
 
 def model_path(spec: LlamaNodeSpec) -> str:
@@ -21,8 +22,9 @@ def model_path(spec: LlamaNodeSpec) -> str:
     return f"{PVC_MODELS_DIR}/{pvc.path}" if pvc is not None else spec.model.name
 
 
-def managed_env(owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
-    """Plain variables the operator sets; POD_NAME/POD_NAMESPACE come from the downward API first."""
+def managed_env(owner: Owner, spec: LlamaNodeSpec, roots: frozenset[str] | None = None) -> dict[str, str]:
+    """Plain variables the operator sets; POD_NAME/POD_NAMESPACE come from the downward API first.
+    ``roots``: the swarm authority keys the pods trust (``authority.pod_roots``), None for none."""
     swarm = spec.swarm
     env = {
         "HOST": "0.0.0.0",
@@ -59,17 +61,24 @@ def managed_env(owner: Owner, spec: LlamaNodeSpec) -> dict[str, str]:
         "N_PARALLEL": spec.engine.parallel,
         "CHAT_FORMAT": spec.engine.chat_format,
         "EMBEDDINGS": "true" if spec.engine.embeddings else None,
+        # with an authority: trust only its members; this pod's own chain, published by the operator
+        # (missing until it has read the pod's key: the node starts uncertified and re-reads the file)
+        "SWARM_AUTHORITY": ",".join(sorted(roots)) if roots else None,
+        "SWARM_CERT_FILE": f"{CERTS_DIR}/$(POD_NAME)" if roots else None,
     }
     env.update({k: str(v) for k, v in optional.items() if v is not None})
     return env
 
 
-def container_env(owner: Owner, spec: LlamaNodeSpec) -> list[dict[str, Any]]:
+def container_env(
+    owner: Owner, spec: LlamaNodeSpec, roots: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
     """The env list: downward API, managed variables, then the spec's extras (which win by name)."""
     extra_names = {e.get("name") for e in spec.env}
     env: list[dict[str, Any]] = [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
     ]
-    env += [{"name": k, "value": v} for k, v in managed_env(owner, spec).items() if k not in extra_names]
+    managed = managed_env(owner, spec, roots)
+    env += [{"name": k, "value": v} for k, v in managed.items() if k not in extra_names]
     return env + [dict(e) for e in spec.env]

@@ -1,4 +1,5 @@
-"""One reconcile pass (spec -> children) and one observation pass (cluster -> status, autoscaling).
+"""One reconcile pass (spec -> children) and one observation pass (cluster -> status, autoscaling, the
+pods' membership certificates).
 
 Decisions come from the pure modules; ``Kube`` does the I/O. Problems are raised as operator errors
 (``SpecError``, ``DependencyError``, ``CapacityError``, ``KubeError``) for ``handlers`` to map.
@@ -6,16 +7,21 @@ Decisions come from the pure modules; ``Kube`` does the I/O. Problems are raised
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
+from llamanet_common.errors import CertError
+from llamanet_operator.authority import Authority, authority_problem, pod_roots, pod_scope, scope_problem
 from llamanet_operator.autoscale import Decision, decide
-from llamanet_operator.errors import CapacityError, DependencyError
+from llamanet_operator.certificates import Wanted, certified, certs_config_map, plan_certificates
+from llamanet_operator.errors import AuthorityError, CapacityError, DependencyError
 from llamanet_operator.kube import Kube
 from llamanet_operator.names import (
     HTTP_PORT,
     Owner,
     advertise_config_name,
+    certs_config_name,
     dht_service_name,
     endpoint_url,
     headless_domain,
@@ -37,16 +43,22 @@ from llamanet_operator.spec import LlamaNodeSpec
 from llamanet_operator.statefulset import build_statefulset
 from llamanet_operator.status import Observation, Problem, compute_status
 
+log = logging.getLogger(__name__)
+SCOPE_REASON = "CertificateScope"  # the LlamaNode's model or site is outside the authority's delegation
 
-def desired_children(owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettings) -> list[dict[str, Any]]:
+
+def desired_children(
+    owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettings, roots: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
     """Every child the spec alone determines, in order (Services first: pods resolve their peers from
-    the start). With ``swarm.podServices`` one Service per replica replaces the shared DHT Service."""
+    the start). With ``swarm.podServices`` one Service per replica replaces the shared DHT Service.
+    ``roots``: the swarm authority keys the pods trust (``authority.pod_roots``)."""
     per_pod = spec.swarm.pod_services is not None
     children = [
         headless_service(owner),
         client_service(owner, spec),
         *(pod_services(owner, spec) if per_pod else [dht_service(owner, spec)]),
-        build_statefulset(owner, spec, default_image(spec, settings)),
+        build_statefulset(owner, spec, default_image(spec, settings), roots),
     ]
     pdb = pod_disruption_budget(owner, spec)
     return children + ([pdb] if pdb is not None else [])
@@ -95,8 +107,14 @@ def check_capacity(kube: Kube, spec: LlamaNodeSpec) -> None:
             )
 
 
-def apply_children(kube: Kube, owner: Owner, spec: LlamaNodeSpec, settings: OperatorSettings) -> None:
-    for child in desired_children(owner, spec, settings):
+def apply_children(
+    kube: Kube,
+    owner: Owner,
+    spec: LlamaNodeSpec,
+    settings: OperatorSettings,
+    roots: frozenset[str] | None = None,
+) -> None:
+    for child in desired_children(owner, spec, settings, roots):
         if child["kind"] == "StatefulSet":
             publish_addresses(kube, owner, spec)  # before new pods mount them
         kube.apply(child)
@@ -106,15 +124,58 @@ def apply_children(kube: Kube, owner: Owner, spec: LlamaNodeSpec, settings: Oper
         kube.delete("v1", "Service", owner.namespace, dht_service_name(owner))
 
 
-def samples(kube: Kube, owner: Owner, pods: list[dict[str, Any]], max_bytes: int) -> list[NodeSample]:
-    """Each ready pod's ``/metrics`` (open without the API key), size-capped; pods that fail are left out."""
-    out = []
+def samples(kube: Kube, owner: Owner, pods: list[dict[str, Any]], max_bytes: int) -> dict[str, NodeSample]:
+    """Each ready pod's ``/metrics`` (open without the API key), size-capped, by pod name; pods that fail
+    are left out."""
+    out = {}
     for pod in ready_pod_names(pods):
         text = kube.get_text(f"http://{pod}.{headless_domain(owner)}:{HTTP_PORT}/metrics", max_bytes)
         sample = parse_metrics(text) if text is not None else None
         if sample is not None:
-            out.append(sample)
+            out[pod] = sample
     return out
+
+
+@dataclass(frozen=True)
+class Certifier:
+    """The operator's swarm authority for one observation: ``authority`` None when it is configured but
+    could not be read (the caller reports why)."""
+
+    authority: Authority | None
+    lifetime_s: int
+    now: float
+
+
+def publish_certificates(
+    kube: Kube,
+    owner: Owner,
+    spec: LlamaNodeSpec,
+    certifier: Certifier,
+    pods: list[dict[str, Any]],
+    found: dict[str, NodeSample],
+) -> Problem | None:
+    """Issue, renew and drop the pods' certificates (``certificates``) in ConfigMap ``<name>-certs``;
+    the problem when the authority cannot certify these pods."""
+    now, roots = certifier.now, pod_roots(spec, certifier.authority)
+    assert certifier.authority is not None and roots is not None
+    authority = replace(certifier.authority, roots=roots)  # chains must verify as these pods check them
+    if (why := authority_problem(authority, now)) is not None:
+        return Problem(AuthorityError.reason, why)
+    if (why := scope_problem(spec, authority)) is not None:
+        return Problem(SCOPE_REASON, why)
+    models, sites = pod_scope(spec, authority)
+    wanted = Wanted(authority, models, sites, certifier.lifetime_s)
+    keys = {pod: s.public_key for pod, s in found.items() if s.public_key is not None}
+    existing = kube.config_map_data(owner.namespace, certs_config_name(owner))
+    try:
+        plan = plan_certificates(wanted, keys, [p["metadata"]["name"] for p in pods], existing or {}, now)
+    except CertError as exc:
+        return Problem(AuthorityError.reason, f"issuing the pods' certificates: {exc}")
+    if plan.data != existing:
+        kube.apply(certs_config_map(owner, plan.data))
+    if plan.issued:
+        log.info("certified %s of %s/%s", ", ".join(plan.issued), owner.namespace, owner.name)
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,15 +193,24 @@ def observe(
     now: str,
     problem: Problem | None = None,
     max_bytes: int = 1024 * 1024,
+    certifier: Certifier | None = None,
 ) -> Observed:
-    """The status from the StatefulSet, its pods and their ``/metrics``; the autoscaler's decision."""
+    """The status from the StatefulSet, its pods and their ``/metrics``; the autoscaler's decision; with
+    a ``certifier`` (the operator has a swarm authority) the pods' certificates, issued and counted."""
     selector = selector_string(owner)
     pods = kube.pods(owner.namespace, selector)
-    found = samples(kube, owner, pods, max_bytes)
+    by_pod = samples(kube, owner, pods, max_bytes)
+    found = list(by_pod.values())
     if problem is None:
         mount = missing_mount(kube.mount_failures(owner.namespace), {p["metadata"]["name"] for p in pods})
         if mount is not None:
             problem = Problem(DependencyError.reason, f"a Secret the spec names is missing: {mount}")
+    certificates = None
+    if certifier is not None and spec.swarm.authority.enabled:
+        certificates = f"{certified([s.cert_not_after for s in found], certifier.now)}/{spec.replicas}"
+        if certifier.authority is not None:
+            cert_problem = publish_certificates(kube, owner, spec, certifier, pods, by_pod)
+            problem = problem or cert_problem
     obs = Observation(
         generation=generation,
         replicas=spec.replicas,
@@ -151,6 +221,7 @@ def observe(
         swarm=swarm_summary(found),
         problem=problem,
         queue_depth=sum(s.queue_depth for s in found) if found else None,
+        certificates=certificates,
     )
     status = compute_status(obs, old_status, now)
     scale = None

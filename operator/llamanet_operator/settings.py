@@ -6,9 +6,12 @@ environment.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from llamanet_common.certs import parse_authorities
 from llamanet_common.version import __version__
 
 
@@ -52,4 +55,23 @@ class OperatorSettings(BaseSettings):
     allowed_env_config_maps: list[str] = Field(
         default_factory=list, description="ConfigMaps env valueFrom may read"
     )
+    # the swarm authority (``authority``): a key that certifies this operator's pods (docs/operator.md)
+    authority_key_file: Path | None = Field(
+        None, description="Ed25519 authority key (PEM) that signs the pods' membership certificates"
+    )
+    authority_chain_file: Path | None = Field(
+        None, description="that key's delegation chain from a root (JSON); none, or no such file: a root"
+    )
+    authority_roots: list[str] = Field(
+        default_factory=list,
+        description="authority public keys (hex) the pods trust; empty: the chain's root, else the key's own",
+    )
+    cert_hours: float = Field(
+        24.0, ge=0.25, le=24 * 30, description="lifetime of a pod's certificate, renewed with 1/3 left"
+    )
     log_level: str = "INFO"
+
+    @field_validator("authority_roots")
+    @classmethod
+    def _hex_keys(cls, value: list[str]) -> list[str]:
+        return sorted(parse_authorities(",".join(value)))

@@ -10,10 +10,11 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from llamanet_common.addresses import parse_peers
+from llamanet_common.certs import parse_authorities
 from llamanet_common.errors import LlamaNetError
 from llamanet_common.urls import url_problem
 from llamanet_operator.errors import SpecError
@@ -83,6 +84,19 @@ class PodServices(_Model):
     http_node_port_base: int | None = Field(None, ge=30000, le=32767)
 
 
+class SwarmAuthority(_Model):
+    """``swarm.authority``: with an operator that holds a swarm authority (``authority``), whether it
+    certifies these pods (``enabled``), and the authority keys they trust instead of the operator's."""
+
+    enabled: bool = True
+    roots: list[str] = Field(default_factory=list, max_length=16)
+
+    @field_validator("roots")
+    @classmethod
+    def _hex_keys(cls, value: list[str]) -> list[str]:
+        return sorted(parse_authorities(",".join(value)))
+
+
 class Swarm(_Model):
     bootstrap_peers: list[str] = Field(default_factory=list)
     advertise_host: str | None = None
@@ -92,6 +106,7 @@ class Swarm(_Model):
     dht_node_port: int | None = Field(None, ge=30000, le=32767)
     secret_ref: SwarmSecretRef | None = None
     pod_services: PodServices | None = None
+    authority: SwarmAuthority = Field(default_factory=lambda: SwarmAuthority.model_validate({}))
 
 
 class ServiceSpec(_Model):
@@ -234,17 +249,28 @@ def _check_pod_services(spec: LlamaNodeSpec) -> None:
         raise SpecError(f"service.nodePort {endpoint} falls in a swarm.podServices NodePort range")
 
 
-def advice(spec: LlamaNodeSpec) -> list[tuple[str, str]]:
-    """(reason, message) of each valid but likely unintended choice in ``spec``: a Warning Event each."""
+def advice(spec: LlamaNodeSpec, certified: bool = False) -> list[tuple[str, str]]:
+    """(reason, message) of each valid but likely unintended choice in ``spec``: a Warning Event each.
+    ``certified``: the pods get the operator's swarm authority (then certified members forward to keyed
+    pods, secret or not)."""
     out: list[tuple[str, str]] = []
-    if spec.api_key_secret_ref is not None and spec.swarm.secret_ref is None:
+    if spec.api_key_secret_ref is not None and spec.swarm.secret_ref is None and not certified:
         out.append(
             (
                 "ForwardedWorkRefused",
                 "apiKeySecretRef without swarm.secretRef: these nodes check their users' key and refuse "
                 "work forwarded by other nodes (with an API key, only peers proving the swarm secret may "
                 "forward), so other sites cannot route to them; set swarm.secretRef to the same Secret "
-                "at every site",
+                "at every site (or give the operator a swarm authority: operator.authority)",
+            )
+        )
+    if spec.swarm.authority.roots and not certified:
+        out.append(
+            (
+                "NoSwarmAuthority",
+                "swarm.authority.roots is set but this operator has no swarm authority "
+                "(operator.authority.secretName) or swarm.authority.enabled is false: the pods get no "
+                "certificates and trust no authority",
             )
         )
     return out

@@ -11,6 +11,10 @@ Pods pass Pod Security "restricted" (``podsecurity``): uid/gid 10001, ``fsGroup`
 become writable), RuntimeDefault seccomp, no capabilities, read-only root with an emptyDir at ``/tmp``
 (the only other path anything writes), no service-account token.
 
+With the operator's swarm authority (``authority.pod_roots``) the node container trusts its roots
+(``SWARM_AUTHORITY``) and mounts the ConfigMap ``<name>-certs`` whole at ``/etc/llamanet/certs``, reading
+its own entry (``SWARM_CERT_FILE``) every heartbeat: renewals arrive without a restart.
+
 Rolling updates replace one pod at a time and wait for it to be ready (``minReadySeconds``). A pod
 being replaced first sleeps ``PRE_STOP_SECONDS`` in ``preStop`` while the endpoints drop it (it is no
 longer ready for the Services once terminating), then gets SIGTERM: the node stops accepting
@@ -28,6 +32,7 @@ from llamanet_operator.names import (
     HTTP_PORT,
     Owner,
     advertise_config_name,
+    certs_config_name,
     headless_name,
     metadata,
     selector_labels,
@@ -35,6 +40,7 @@ from llamanet_operator.names import (
 from llamanet_operator.podenv import (
     ADVERTISE_DIR,
     API_KEY_DIR,
+    CERTS_DIR,
     DATA_DIR,
     MODELS_DIR,
     PVC_MODELS_DIR,
@@ -86,7 +92,9 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def _volumes(owner: Owner, spec: LlamaNodeSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _volumes(
+    owner: Owner, spec: LlamaNodeSpec, certified: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(pod volumes, node container mounts); ``data`` comes from the claim template."""
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}}]
     mounts: list[dict[str, Any]] = [
@@ -113,18 +121,26 @@ def _volumes(owner: Owner, spec: LlamaNodeSpec) -> tuple[list[dict[str, Any]], l
         config = {"name": advertise_config_name(owner), "optional": True}
         volumes.append({"name": "advertise", "configMap": config})
         mounts.append({"name": "advertise", "mountPath": ADVERTISE_DIR, "readOnly": True})
+    if certified:  # the same way: certificates are renewed in place (public: a ConfigMap)
+        config = {"name": certs_config_name(owner), "optional": True}
+        volumes.append({"name": "certs", "configMap": config})
+        mounts.append({"name": "certs", "mountPath": CERTS_DIR, "readOnly": True})
     return volumes, mounts
 
 
 def node_container(
-    owner: Owner, spec: LlamaNodeSpec, image: str, mounts: list[dict[str, Any]]
+    owner: Owner,
+    spec: LlamaNodeSpec,
+    image: str,
+    mounts: list[dict[str, Any]],
+    roots: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "name": "node",
         "image": image,
         "imagePullPolicy": spec.image_pull_policy,
         "args": ["llamanet", "node"],
-        "env": container_env(owner, spec),
+        "env": container_env(owner, spec, roots),
         "ports": [
             {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
             {"name": "dht", "containerPort": DHT_PORT, "protocol": "UDP"},
@@ -167,11 +183,15 @@ def claim_template(spec: LlamaNodeSpec) -> dict[str, Any]:
     return {"metadata": {"name": "data"}, "spec": claim}
 
 
-def build_statefulset(owner: Owner, spec: LlamaNodeSpec, default_image: str) -> dict[str, Any]:
+def build_statefulset(
+    owner: Owner, spec: LlamaNodeSpec, default_image: str, roots: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """``roots``: the swarm authority keys the pods trust (``authority.pod_roots``); with them the pods
+    mount their certificates (ConfigMap ``<name>-certs``, ``SWARM_CERT_FILE``)."""
     image = spec.image or default_image
-    volumes, mounts = _volumes(owner, spec)
+    volumes, mounts = _volumes(owner, spec, bool(roots))
     pod: dict[str, Any] = {
-        "containers": [node_container(owner, spec, image, mounts)],
+        "containers": [node_container(owner, spec, image, mounts, roots)],
         "volumes": volumes,
         "enableServiceLinks": False,
         "automountServiceAccountToken": False,

@@ -32,6 +32,7 @@ class Observation:
     swarm: SwarmSummary | None = None
     problem: Problem | None = None
     queue_depth: int | None = None  # requests waiting on the ready pods that answered; None: none did
+    certificates: str | None = None  # "certified/replicas" with the operator's swarm authority, else None
 
 
 def _cond(type_: str, ok: bool, reason: str, message: str) -> dict[str, str]:
@@ -127,6 +128,7 @@ def compute_status(obs: Observation, old: dict[str, Any] | None, now: str) -> di
         "readyReplicas": int(sts.get("readyReplicas") or 0),
         "ready": f"{int(sts.get('readyReplicas') or 0)}/{obs.replicas}",
         "queueDepth": obs.queue_depth,
+        "certificates": obs.certificates,
         "selector": obs.selector,
         "endpoint": obs.endpoint,
         "swarm": obs.swarm.as_status() if obs.swarm else {"peers": 0, "models": []},

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "llamanet"
 VALUES = Path(__file__).with_name("values-llamanodes.yaml")
 DASHBOARD = CHART / "dashboards" / "llamanet-node.json"
+AUTHORITY = ["--set", "operator.authority.secretName=swarm-authority"]  # an operator with an authority
 RECOMMENDED = ("name", "instance", "version", "component", "part-of", "managed-by")
 
 pytestmark = pytest.mark.chart
@@ -58,7 +59,7 @@ def render(helm: Path, *args: str) -> list[dict[str, Any]]:
 def test_lint_clean(helm: Path) -> None:
     everything = ["--set", "networkPolicy.enabled=true", "--set", "metrics.podMonitor.enabled=true",
                   "--set", "metrics.grafanaDashboard.enabled=true"]  # fmt: skip
-    for extra in ([], ["-f", str(VALUES)], ["--set", "operator.scope=cluster"], everything):
+    for extra in ([], ["-f", str(VALUES)], ["--set", "operator.scope=cluster"], everything, AUTHORITY):
         out = run_helm(helm, "lint", "--strict", str(CHART), *extra)
         assert out.returncode == 0, out.stdout + out.stderr
 
@@ -143,6 +144,10 @@ def test_notes_tell_how_to_reach_the_endpoint(helm: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "http://smollm.demo.svc:8000/v1" in out.stdout
+    assert "Swarm authority" not in out.stdout
+    out = run_helm(helm, "install", "rel", str(CHART), "--namespace", "demo", "--dry-run=client", *AUTHORITY)
+    assert out.returncode == 0, out.stderr
+    assert "certifies its LlamaNodes' pods with the key in Secret swarm-authority" in out.stdout
 
 
 def test_every_value_is_commented() -> None:
@@ -160,7 +165,7 @@ def test_every_value_is_commented() -> None:
 
 
 def test_no_role_grants_secrets_in_either_scope(helm: Path) -> None:
-    for extra in ([], ["--set", "operator.scope=cluster"], ["-f", str(VALUES)]):
+    for extra in ([], ["--set", "operator.scope=cluster"], ["-f", str(VALUES)], AUTHORITY):
         for doc in render(helm, *extra):
             if doc["kind"] in ("Role", "ClusterRole"):
                 resources = {r for rule in doc["rules"] for r in rule["resources"]}
@@ -227,6 +232,38 @@ def test_exclude_namespaces_only_in_cluster_scope(helm: Path, monkeypatch: pytes
     )
     monkeypatch.setenv("LLAMANET_OPERATOR_EXCLUDE_NAMESPACES", env["LLAMANET_OPERATOR_EXCLUDE_NAMESPACES"])
     assert OperatorSettings().exclude_namespaces == ["team-a", "team-b"]
+
+
+def test_authority_values_reach_the_operators_settings(helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Secret is mounted into the operator pod only (no RBAC on Secrets), and its files are where
+    the settings the chart passes say."""
+    default = render(helm)
+    assert not [k for k in operator_env(default) if "AUTHORITY" in k or "CERT" in k]
+    root = "ab" * 32
+    docs = render(helm, *AUTHORITY, "--set", f"operator.authority.roots={{{root}}}",
+                  "--set", "operator.authority.certHours=6")  # fmt: skip
+    for name, value in operator_env(docs).items():
+        monkeypatch.setenv(name, value)
+    settings = OperatorSettings()
+    assert settings.authority_roots == [root] and settings.cert_hours == 6
+    (deploy,) = (d for d in docs if d["kind"] == "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    (volume,) = (v for v in pod["volumes"] if v["name"] == "authority")
+    assert volume["secret"] == {"secretName": "swarm-authority", "optional": True, "defaultMode": 0o440}
+    (mount,) = (m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "authority")
+    assert mount["readOnly"] and "subPath" not in mount  # the kubelet updates a renewed chain.json
+    for path in (settings.authority_key_file, settings.authority_chain_file):
+        assert path is not None and path.parent.as_posix() == mount["mountPath"]
+    assert {settings.authority_key_file.name, settings.authority_chain_file.name} == {  # type: ignore[union-attr]
+        "authority.key",
+        "chain.json",
+    }
+    assert restricted_violations(pod) == []
+    assert as_model(deploy, "V1Deployment") == deploy
+    unset = operator_env(render(helm, *AUTHORITY))
+    monkeypatch.setenv("LLAMANET_OPERATOR_AUTHORITY_ROOTS", unset["LLAMANET_OPERATOR_AUTHORITY_ROOTS"])
+    monkeypatch.setenv("LLAMANET_OPERATOR_CERT_HOURS", unset["LLAMANET_OPERATOR_CERT_HOURS"])
+    assert OperatorSettings().authority_roots == [] and OperatorSettings().cert_hours == 24
 
 
 def as_model(doc: dict[str, Any], model: str) -> dict[str, Any]:
@@ -313,6 +350,10 @@ def test_dashboard_queries_only_metrics_the_node_exports() -> None:
         "operator.policy.allowedImages={x}",
         "operator.excludeNamespaces={Bad_NS}",
         "operator.maxResponseBytes=10",
+        "operator.authority.certHours=0",
+        "operator.authority.roots={not-a-key}",
+        "operator.authority.secretName=Bad_Name",
+        "operator.authority.key=x",
     ],
 )
 def test_schema_rejects_bad_new_values(helm: Path, bad: str) -> None:

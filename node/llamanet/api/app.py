@@ -80,6 +80,8 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         node.metrics.observe_swarm(await node.models())
+        if node.identity is not None:
+            node.metrics.observe_identity(node.node_id, node.identity.public_key_hex)
         return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
     install_web(app, store_history=node.settings.ui_store_history)

@@ -21,7 +21,7 @@ from llamanet_common.certs import (
     parse_chain,
     verify_chain,
 )
-from llamanet_common.errors import IdentityError, MalformedCertError
+from llamanet_common.errors import MalformedCertError
 from llamanet_common.identity import NodeIdentity
 
 NODE_HOURS, AUTHORITY_DAYS = 24, 30
@@ -100,9 +100,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _load_key(path: Path) -> NodeIdentity:
-    if not path.exists():
-        raise IdentityError(f"no key file {path}")
-    return NodeIdentity.load_or_create(path)
+    return NodeIdentity.load(path)
 
 
 def run_create(_: Settings, args: argparse.Namespace) -> int:

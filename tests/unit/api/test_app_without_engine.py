@@ -7,6 +7,7 @@ from llamanet.engine.stats import EngineStats
 from llamanet.metrics import MAX_SWARM_MODEL_LABELS, NodeMetrics
 from llamanet.node import Node
 from llamanet.settings import Settings
+from llamanet_common.identity import NodeIdentity
 
 
 def client(**settings: object) -> TestClient:
@@ -56,6 +57,17 @@ def test_metrics_show_the_swarm_without_a_key() -> None:
     body = client(api_key="k").get("/metrics").text
     assert "llamanet_swarm_nodes 1.0" in body
     assert 'llamanet_swarm_model_nodes{model="m"} 1.0' in body
+
+
+def test_metrics_show_the_nodes_public_key_without_a_key() -> None:
+    # the operator's swarm authority certifies the key a pod reports here (docs/operator.md)
+    identity = NodeIdentity.generate()
+    node = Node(settings=Settings(api_key="k"), node_id=identity.node_id, model_name="m")
+    node.identity = identity
+    body = TestClient(create_app(node)).get("/metrics").text
+    info = f'llamanet_node_info{{node_id="{identity.node_id}",public_key="{identity.public_key_hex}"}} 1.0'
+    assert info in body.splitlines()
+    assert "llamanet_swarm_cert_not_after 0.0" in body.splitlines()
 
 
 def test_swarm_model_labels_are_capped() -> None:

@@ -5,6 +5,7 @@ tampered field, a certificate for another key."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from llamanet_common.errors import (
     CertExpiredError,
     CertNotYetValidError,
     CertScopeError,
+    IdentityError,
     MalformedCertError,
     UntrustedCertError,
 )
@@ -214,3 +216,15 @@ def test_chain_files_and_authority_lists_parse_strictly() -> None:
 def test_issuing_refuses_an_empty_validity_period() -> None:
     with pytest.raises(MalformedCertError):
         cert(ROOT, NODE, start=NOW, end=NOW)
+
+
+def test_loading_an_authority_key_never_creates_one(tmp_path: Path) -> None:
+    missing = tmp_path / "authority.key"
+    with pytest.raises(IdentityError, match="no key file"):
+        NodeIdentity.load(missing)
+    assert not missing.exists()
+    made = NodeIdentity.load_or_create(missing)
+    assert NodeIdentity.load(missing).public_key_hex == made.public_key_hex
+    missing.write_text("not a key")
+    with pytest.raises(IdentityError):
+        NodeIdentity.load(missing)

@@ -48,6 +48,9 @@ def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any])
     assert {"Model", "Replicas", "Ready", "Peers", "Queue", "Endpoint", "Age"} <= columns
     paths = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
     assert paths["Ready"] == ".status.ready" and paths["Queue"] == ".status.queueDepth"
+    assert paths["Certs"] == ".status.certificates"
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+    assert status["certificates"]["type"] == "string"  # "2/2": without it the API server drops it
 
 
 @pytest.mark.parametrize(
@@ -63,6 +66,8 @@ def test_identity_and_subresources(crd: dict[str, Any], version: dict[str, Any])
             },
         ),
         url_spec(swarm={"podServices": {"type": "LoadBalancer"}}),
+        url_spec(swarm={"authority": {"enabled": False}}),
+        url_spec(swarm={"authority": {"roots": ["ab" * 32, "CD" * 32]}}),
         url_spec(
             replicas=3,
             resources={"gpus": 1, "requests": {"cpu": 2, "memory": "8Gi"}},
@@ -111,6 +116,9 @@ def test_good_specs_pass_the_schema_and_the_operator(version: dict[str, Any], sp
         url_spec(swarm={"podServices": {"type": "ClusterIP"}}),
         url_spec(swarm={"podServices": {"dhtNodePortBase": 8001}}),
         url_spec(engine={"contextSize": 8}),
+        url_spec(swarm={"authority": {"roots": ["not-a-key"]}}),
+        url_spec(swarm={"authority": {"enabled": "yes"}}),
+        url_spec(swarm={"authority": {"roots": ["ab" * 32] * 17}}),
         url_spec(engine={"embeddings": "yes"}),
         url_spec(autoscaling={"minReplicas": 1}),
         url_spec(autoscaling={"maxReplicas": 0}),
@@ -134,6 +142,7 @@ def test_defaults_present_and_equal_to_the_operators(version: dict[str, Any]) ->
     assert props["service"]["properties"]["type"]["default"] == "ClusterIP"
     assert props["swarm"]["properties"]["dhtServiceType"]["default"] == "NodePort"
     assert props["resources"]["properties"]["gpus"]["default"] == 0
+    assert props["swarm"]["properties"]["authority"]["properties"]["enabled"]["default"] is True
     spec = parse_spec(url_spec())
     assert (spec.replicas, spec.engine.context_size, spec.service.port) == (1, 2048, 8000)
     assert spec.engine.embeddings is False

@@ -4,8 +4,15 @@ import kopf
 import pytest
 from kopf._cogs.structs.references import NamespaceName, match_namespace
 
-from llamanet_operator.errors import CapacityError, DependencyError, KubeError, OperatorError, SpecError
-from llamanet_operator.handlers import Context, problem_of, register, to_kopf
+from llamanet_operator.errors import (
+    AuthorityError,
+    CapacityError,
+    DependencyError,
+    KubeError,
+    OperatorError,
+    SpecError,
+)
+from llamanet_operator.handlers import Context, certifier, problem_of, register, to_kopf
 from llamanet_operator.policy import PolicyError
 from llamanet_operator.run import scope
 from llamanet_operator.settings import OperatorSettings
@@ -19,6 +26,16 @@ def test_spec_errors_are_permanent_others_temporary() -> None:
         assert isinstance(err, kopf.TemporaryError) and err.delay == delay
     assert problem_of(SpecError("bad")).permanent and not problem_of(DependencyError("x")).permanent
     assert problem_of(CapacityError("no gpus")).reason == "InsufficientCapacity"
+
+
+def test_an_unreadable_swarm_authority_is_retried_and_reported() -> None:
+    err = to_kopf(AuthorityError("swarm authority key: no key file /x"))
+    assert isinstance(err, kopf.TemporaryError) and err.delay == 30.0
+    problem = problem_of(AuthorityError("x"))
+    assert problem.reason == "AuthorityUnavailable" and not problem.permanent
+    assert certifier(OperatorSettings(), None) is None  # no authority configured: no certificates
+    configured = certifier(OperatorSettings(authority_key_file="/k", cert_hours=6), None)  # type: ignore[arg-type]
+    assert configured is not None and configured.authority is None and configured.lifetime_s == 6 * 3600
 
 
 def test_policy_refusals_are_permanent_problems() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from llamanet.engine.stats import EngineStats
 from llamanet.metrics import NodeMetrics
+from llamanet_common.identity import NodeIdentity
 from llamanet_operator.kube import Kube
 from llamanet_operator.scrape import MAX_MODELS, NodeSample, parse_metrics
 
@@ -21,8 +22,33 @@ def test_parses_the_real_nodes_exposition() -> None:
     metrics.observe_swarm({"smollm2-135m": ["a", "b"], "gemma3-270m": ["c"]})
     sample = parse_metrics(metrics.render().decode())
     assert sample == NodeSample(
-        queue_depth=5, slots_busy=3, slots_total=4, swarm_nodes=3, models=["gemma3-270m", "smollm2-135m"]
+        queue_depth=5,
+        slots_busy=3,
+        slots_total=4,
+        swarm_nodes=3,
+        models=["gemma3-270m", "smollm2-135m"],
+        cert_not_after=0,  # no certificate its authorities accept
     )
+
+
+def test_reads_the_nodes_public_key_and_certificate_end() -> None:
+    """What the operator's swarm authority certifies (the key) and counts (the chain's end)."""
+    identity = NodeIdentity.generate()
+    metrics = NodeMetrics(lambda: EngineStats(1, 0, 0, 0.0, 0, 0))
+    metrics.observe_identity(identity.node_id, identity.public_key_hex)
+    metrics.cert_not_after.set(1_800_000_123)
+    sample = parse_metrics(metrics.render().decode())
+    assert sample is not None
+    assert sample.public_key == identity.public_key_hex and sample.cert_not_after == 1_800_000_123
+    other = NodeIdentity.generate()
+    metrics.observe_identity(identity.node_id, other.public_key_hex)  # an id that is not the key's
+    sample = parse_metrics(metrics.render().decode())
+    assert sample is not None and sample.public_key is None
+    for bad in ("NaN", "-1", "1e300", "soon"):
+        text = f"llamanet_slots_total 1\nllamanet_swarm_cert_not_after {bad}\n"
+        assert parse_metrics(text) == NodeSample(slots_total=1), bad
+    old_node = parse_metrics("llamanet_slots_total 1\n")
+    assert old_node is not None and (old_node.public_key, old_node.cert_not_after) == (None, None)
 
 
 def test_other_answers_are_no_sample() -> None:

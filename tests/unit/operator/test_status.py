@@ -155,3 +155,8 @@ def test_missing_secret_is_read_from_the_kubelets_failed_mounts() -> None:
     found = missing_mount(events, {"smol-0", "smol-1"})
     assert found is not None and found.startswith("smol-0:") and "missing-secret" in found
     assert missing_mount(events[:2], {"smol-0"}) is None
+
+
+def test_certificates_are_shown_only_with_an_authority() -> None:
+    assert compute_status(obs(), None, T0)["certificates"] is None  # a merge patch: removes the field
+    assert compute_status(obs(certificates="1/2"), None, T0)["certificates"] == "1/2"
