@@ -67,6 +67,8 @@ def swarm_config(settings: Settings) -> SwarmConfig:
         frame_window_s=settings.dht_frame_window,
         max_contacts_per_ip=settings.dht_max_contacts_per_ip,
         caps=StorageCaps(max_entries_per_source=settings.dht_max_entries_per_ip),
+        # a configured peer that went missing (a partition that healed) is retried at least once a beat
+        backoff_cap_s=min(30.0, settings.heartbeat_interval),
     )
 
 

@@ -95,6 +95,16 @@ async def test_each_site_serves_through_a_partition_and_the_sites_rejoin_when_it
     in_router = ("ip", "netns", "exec", lab.router, "iptables")
     sh(*in_router, "-I", *CUT)
     try:
+        # at once, while site B's records still live: the forward fails over and ends in a clear error
+        started = time.monotonic()
+        cut_off = chat(a, GEMMA)
+        waited = time.monotonic() - started
+        assert cut_off.status_code in (502, 503, 404), cut_off.text
+        assert waited < 20, f"{waited:.1f}s: bounded connect timeout and failover, not the forward timeout"
+        assert "error" in cut_off.json()
+        print(
+            f"partition: a request for the cut-off model failed with {cut_off.status_code} in {waited:.1f}s"
+        )
         wait_for(lambda: GEMMA not in models(a), 60, "site B's model to leave A's view (records expired)")
         started = time.monotonic()
         refused = chat(a, GEMMA)
@@ -109,7 +119,9 @@ async def test_each_site_serves_through_a_partition_and_the_sites_rejoin_when_it
         sh(*in_router, "-D", *CUT)  # the partition heals
 
     # B calls A again by itself and the sites are one swarm again: routed both ways
+    healed = time.monotonic()
     wait_for(lambda: GEMMA in models(a), 90, "B's model back in A's view")
+    print(f"partition: site B listed at A again {time.monotonic() - healed:.1f}s after the link came back")
     wait_for(lambda: served_by(a, GEMMA, site_b) and served_by(b, SMOL, {a_id}), 60, "routing across again")
 
 
