@@ -1,17 +1,14 @@
-"""Tool calling against real nodes: the openai SDK (streamed and not) and LangChain's ``bind_tools``.
+"""Tool calling against real nodes with the openai SDK, streamed and not.
 
-Two nodes for the module: ``tools`` serves SmolLM2 with a tools-aware (Hermes-style) chat template
-written into a copy of its GGUF (``tests.toolmodel``); ``generic`` serves SmolLM2 with its own template,
-which knows nothing of tools (the generic prompt format), and is the swarm entry the tools node joined,
-so requests for the tools model sent to it are forwarded.
+Two nodes (conftest's ``tool_swarm``): ``tools`` serves SmolLM2 with a tools-aware (Hermes-style)
+chat template written into a copy of its GGUF (``tests.toolmodel``); ``generic`` serves SmolLM2 with
+its own template, which knows nothing of tools (the generic prompt format), and is the swarm entry the
+tools node joined, so requests for the tools model sent to it are forwarded.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,14 +19,10 @@ import pytest
 from llamanet.engine.chat import choose_template
 from llamanet.engine.tool_format import Function
 from llamanet.engine.tool_parse import ToolCallParser, collect
-from llamanet.models.cache import ModelCache
-from llamanet.models.gguf import read_gguf
-from tests.integration.conftest import SMOL, Nodes
-from tests.toolmodel import HERMES_TEMPLATE, tools_model
+from tests.integration.conftest import SMOL, TOOLS
+from tests.toolmodel import HERMES_TEMPLATE
 
 pytestmark = pytest.mark.model
-TOOLS = "smollm2-tools"
-ARGS = ("--n-ctx", "1024", "--n-parallel", "2", "--heartbeat-interval", "1")
 WEATHER_SCHEMA = {
     "type": "object",
     "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
@@ -40,19 +33,18 @@ ADD_SCHEMA = {
     "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
     "required": ["a", "b"],
 }
-TOOL_LIST: list[Any] = [
-    {
+
+
+def tool(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
         "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Get the weather in a city",
-            "parameters": WEATHER_SCHEMA,
-        },
-    },
-    {
-        "type": "function",
-        "function": {"name": "add", "description": "Add two integers", "parameters": ADD_SCHEMA},
-    },
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
+
+
+TOOL_LIST = [
+    tool("get_weather", "Get the weather in a city", WEATHER_SCHEMA),
+    tool("add", "Add two integers", ADD_SCHEMA),
 ]
 WEATHER_ONLY = TOOL_LIST[:1]
 SCHEMAS = {"get_weather": WEATHER_SCHEMA, "add": ADD_SCHEMA}
@@ -60,11 +52,8 @@ ASK: list[Any] = [{"role": "user", "content": "What is the weather like in Paris
 
 
 def weather_round(city: str, n: int, degrees: int) -> list[Any]:
-    call = {
-        "id": f"call_{n}",
-        "type": "function",
-        "function": {"name": "get_weather", "arguments": json.dumps({"city": city})},
-    }
+    fn = {"name": "get_weather", "arguments": json.dumps({"city": city})}
+    call = {"id": f"call_{n}", "type": "function", "function": fn}
     return [
         {"role": "user", "content": f"What is the weather in {city}?"},
         {"role": "assistant", "content": None, "tool_calls": [call]},
@@ -82,40 +71,6 @@ FEW_SHOT: list[Any] = [
     *weather_round("Madrid", 3, 25),
     {"role": "user", "content": "What is the weather in Rome?"},
 ]
-
-
-@pytest.fixture(scope="module")
-def swarm(
-    node_logs: Path,
-    model_cache: ModelCache,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, str]]:
-    smol = model_cache.find(SMOL)
-    assert smol is not None
-    path = tools_model(smol.path, tmp_path_factory.mktemp("tools-model"))
-    nodes = Nodes(node_logs)
-    failed_before = request.session.testsfailed
-    generic = nodes.start(SMOL, *ARGS, name="tools-generic")
-    tools = nodes.start(
-        str(path),
-        *ARGS,
-        "--model-name",
-        TOOLS,
-        "--bootstrap-nodes",
-        f"127.0.0.1:{generic.dht_port}",
-        name="tools",
-    )
-    deadline = time.monotonic() + 60  # liveness bound for a loaded machine
-    while TOOLS not in {m["id"] for m in httpx.get(f"{generic.url}/v1/models", timeout=10).json()["data"]}:
-        assert time.monotonic() < deadline, "the generic node never learnt of the tools node"
-        time.sleep(0.2)
-    yield {
-        "generic": generic.url,
-        "tools": tools.url,
-        "smol_template": read_gguf(smol.path).chat_template or "",
-    }
-    nodes.stop_all(request.session.testsfailed > failed_before)
 
 
 def client(url: str) -> openai.OpenAI:
@@ -151,9 +106,9 @@ def streamed(url: str, model: str, **body: Any) -> tuple[str, list[dict[str, Any
     return content, calls, finish, deltas
 
 
-def test_required_call_is_valid_for_its_schema(swarm: dict[str, str]) -> None:
+def test_required_call_is_valid_for_its_schema(tool_swarm: dict[str, str]) -> None:
     # the generic prompt format (SmolLM2's own template), one call forced by the grammar
-    r = chat(swarm["generic"], SMOL, tool_choice="required", parallel_tool_calls=False)
+    r = chat(tool_swarm["generic"], SMOL, tool_choice="required", parallel_tool_calls=False)
     choice = r.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.content is None
     (call,) = choice.message.tool_calls
@@ -161,8 +116,8 @@ def test_required_call_is_valid_for_its_schema(swarm: dict[str, str]) -> None:
     jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
 
 
-def test_required_parallel_calls_are_each_valid(swarm: dict[str, str]) -> None:
-    r = chat(swarm["tools"], TOOLS, tool_choice="required", max_tokens=80)
+def test_required_parallel_calls_are_each_valid(tool_swarm: dict[str, str]) -> None:
+    r = chat(tool_swarm["tools"], TOOLS, tool_choice="required", max_tokens=80)
     choice = r.choices[0]
     calls = choice.message.tool_calls
     assert calls and len({c.id for c in calls}) == len(calls)
@@ -173,22 +128,22 @@ def test_required_parallel_calls_are_each_valid(swarm: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("where", ["tools", "generic"])
-def test_named_call_streamed_and_not(swarm: dict[str, str], where: str) -> None:
+def test_named_call_streamed_and_not(tool_swarm: dict[str, str], where: str) -> None:
     named = {"type": "function", "function": {"name": "add"}}
     model = TOOLS if where == "tools" else SMOL
-    whole = chat(swarm[where], model, tool_choice=named).choices[0]
+    whole = chat(tool_swarm[where], model, tool_choice=named).choices[0]
     (call,) = whole.message.tool_calls
     assert whole.finish_reason == "tool_calls" and call.function.name == "add"
     jsonschema.validate(json.loads(call.function.arguments), ADD_SCHEMA)
-    content, calls, finish, deltas = streamed(swarm[where], model, tool_choice=named)
+    content, calls, finish, deltas = streamed(tool_swarm[where], model, tool_choice=named)
     assert finish == "tool_calls" and content == ""
     assert [(c["name"], c["arguments"]) for c in calls] == [("add", call.function.arguments)]
     assert sum(1 for d in deltas if d.tool_calls) > 3  # the arguments came in fragments
 
 
-def test_forwarded_tool_request(swarm: dict[str, str]) -> None:
+def test_forwarded_tool_request(tool_swarm: dict[str, str]) -> None:
     # sent to the generic node, served by the tools node: the body goes through unchanged
-    raw = client(swarm["generic"]).chat.completions.with_raw_response.create(
+    raw = client(tool_swarm["generic"]).chat.completions.with_raw_response.create(
         model=TOOLS,
         messages=ASK,
         tools=TOOL_LIST,
@@ -197,7 +152,7 @@ def test_forwarded_tool_request(swarm: dict[str, str]) -> None:
         temperature=0,
     )
     direct = chat(
-        swarm["tools"],
+        tool_swarm["tools"],
         TOOLS,
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
         max_tokens=40,
@@ -205,7 +160,7 @@ def test_forwarded_tool_request(swarm: dict[str, str]) -> None:
     answer = raw.parse().choices[0]
     assert (
         raw.headers["x-llamanet-node"]
-        != httpx.get(f"{swarm['generic']}/status", timeout=10).json()["node_id"]
+        != httpx.get(f"{tool_swarm['generic']}/status", timeout=10).json()["node_id"]
     )
     assert (
         answer.message.tool_calls[0].function.arguments
@@ -213,7 +168,7 @@ def test_forwarded_tool_request(swarm: dict[str, str]) -> None:
     )
 
 
-def expected_auto(swarm: dict[str, str], url: str, model: str, template: str) -> tuple[Any, int]:
+def expected_auto(url: str, model: str, template: str) -> tuple[Any, int]:
     """What the model writes for FEW_SHOT as a raw completion of the prompt rendered here, parsed;
     and that prompt's token count."""
     functions = [
@@ -230,10 +185,10 @@ def expected_auto(swarm: dict[str, str], url: str, model: str, template: str) ->
 
 
 @pytest.mark.parametrize("where", ["tools", "generic"])
-def test_auto_parses_what_the_model_wrote(swarm: dict[str, str], where: str) -> None:
-    url, model = swarm[where], TOOLS if where == "tools" else SMOL
-    template = HERMES_TEMPLATE if where == "tools" else swarm["smol_template"]
-    (content, calls), prompt_tokens = expected_auto(swarm, url, model, template)
+def test_auto_parses_what_the_model_wrote(tool_swarm: dict[str, str], where: str) -> None:
+    url, model = tool_swarm[where], TOOLS if where == "tools" else SMOL
+    template = HERMES_TEMPLATE if where == "tools" else tool_swarm["smol_template"]
+    (content, calls), prompt_tokens = expected_auto(url, model, template)
     r = chat(url, model, messages=FEW_SHOT, tools=WEATHER_ONLY)
     choice = r.choices[0]
     assert r.usage is not None and r.usage.prompt_tokens == prompt_tokens  # the same prompt
@@ -251,8 +206,8 @@ def test_auto_parses_what_the_model_wrote(swarm: dict[str, str], where: str) -> 
         assert calls and calls[0][0] == "get_weather", f"the model wrote no call: {content!r}"
 
 
-def test_tool_choice_none_offers_no_tools(swarm: dict[str, str]) -> None:
-    url = swarm["generic"]
+def test_tool_choice_none_offers_no_tools(tool_swarm: dict[str, str]) -> None:
+    url = tool_swarm["generic"]
     none = chat(url, SMOL, tool_choice="none", max_tokens=8)
     plain = client(url).chat.completions.create(model=SMOL, messages=ASK, max_tokens=8, temperature=0)
     assert none.choices[0].message.tool_calls is None
@@ -263,52 +218,18 @@ def test_tool_choice_none_offers_no_tools(swarm: dict[str, str]) -> None:
     assert auto.usage is not None and auto.usage.prompt_tokens > plain.usage.prompt_tokens + 100  # offered
 
 
-def test_bad_tool_requests_are_400s(swarm: dict[str, str]) -> None:
+def test_bad_tool_requests_are_400s(tool_swarm: dict[str, str]) -> None:
     with pytest.raises(openai.BadRequestError) as unknown:
-        chat(swarm["tools"], TOOLS, tool_choice={"type": "function", "function": {"name": "launch"}})
+        chat(tool_swarm["tools"], TOOLS, tool_choice={"type": "function", "function": {"name": "launch"}})
     assert unknown.value.body["param"] == "tool_choice" and "launch" in unknown.value.message  # type: ignore[index]
     deep: dict[str, Any] = {"type": "string"}
     for _ in range(40):
         deep = {"type": "array", "items": deep}
     with pytest.raises(openai.BadRequestError) as complex_:
         chat(
-            swarm["tools"],
+            tool_swarm["tools"],
             TOOLS,
             tools=[{"type": "function", "function": {"name": "deep", "parameters": deep}}],
         )
     assert complex_.value.code == "schema_too_complex" and "max_depth" in complex_.value.message
-    assert httpx.get(f"{swarm['tools']}/health", timeout=5).status_code == 200
-
-
-def test_langchain_bind_tools(swarm: dict[str, str]) -> None:
-    from langchain_core.messages import HumanMessage, ToolMessage
-    from langchain_core.tools import tool
-    from langchain_openai import ChatOpenAI
-
-    @tool
-    def get_weather(city: str) -> str:
-        """Get the current weather in a city."""
-        return f"18 degrees in {city}"
-
-    llm = ChatOpenAI(
-        base_url=f"{swarm['tools']}/v1",
-        api_key="unused",
-        model=TOOLS,
-        temperature=0,
-        max_tokens=60,
-        max_retries=0,
-    )  # type: ignore[call-arg]
-    bound = llm.bind_tools([get_weather], tool_choice="get_weather")
-    question = HumanMessage("What is the weather in Paris?")
-    ai = bound.invoke([question])
-    (call,) = ai.tool_calls  # type: ignore[attr-defined]
-    assert call["name"] == "get_weather" and isinstance(call["args"]["city"], str)
-    chunks = list(bound.stream([question]))
-    merged = chunks[0]
-    for c in chunks[1:]:
-        merged += c  # type: ignore[assignment]
-    assert [(c["name"], c["args"]) for c in merged.tool_calls] == [("get_weather", call["args"])]  # type: ignore[attr-defined]
-    # the result goes back as a tool turn; the model answers (auto: a call or text, both accepted)
-    result = ToolMessage(get_weather.invoke(call["args"]), tool_call_id=call["id"])
-    final = llm.bind_tools([get_weather]).invoke([question, ai, result])
-    assert final.response_metadata["finish_reason"] in ("stop", "length", "tool_calls")
+    assert httpx.get(f"{tool_swarm['tools']}/health", timeout=5).status_code == 200
