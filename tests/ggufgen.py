@@ -79,31 +79,33 @@ def with_chat_template(src: Path, dst: Path, template: str) -> Path:
 
     with src.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         cur = _Cursor(memoryview(mm))
-        assert cur.take(4) == b"GGUF"
-        version, n_tensors, n_kv = cur.u32(), cur.u64(), cur.u64()
-        kvs: list[bytes] = []
-        alignment = 32
-        for _ in range(n_kv):
-            start = cur.pos
-            key = cur.string()
-            vtype = cur.u32()
-            value_at = cur.pos
-            cur.skip_value(vtype)
-            if key == "general.alignment":
-                alignment = int(struct.unpack("<I", bytes(cur.data[value_at : value_at + 4]))[0])
-            if key != "tokenizer.chat_template":
-                kvs.append(bytes(cur.data[start : cur.pos]))
-        kvs.append(_string("tokenizer.chat_template") + struct.pack("<I", 8) + _string(template))
-        infos_at = cur.pos
-        for _ in range(n_tensors):
-            cur.string()
-            n_dims = cur.u32()
-            cur.pos += 8 * n_dims + 4 + 8  # dims, type, offset
-        infos = bytes(cur.data[infos_at : cur.pos])
-        data_at = cur.pos + (-cur.pos % alignment)
-        head = b"GGUF" + struct.pack("<IQQ", version, n_tensors, len(kvs)) + b"".join(kvs) + infos
-        with dst.open("wb") as out:
-            out.write(head + b"\0" * (-len(head) % alignment))
-            out.write(cur.data[data_at:])
-        cur.data.release()
+        try:
+            assert cur.take(4) == b"GGUF"
+            version, n_tensors, n_kv = cur.u32(), cur.u64(), cur.u64()
+            kvs: list[bytes] = []
+            alignment = 32
+            for _ in range(n_kv):
+                start = cur.pos
+                key = cur.string()
+                vtype = cur.u32()
+                value_at = cur.pos
+                cur.skip_value(vtype)
+                if key == "general.alignment":
+                    alignment = int(struct.unpack("<I", bytes(cur.data[value_at : value_at + 4]))[0])
+                if key != "tokenizer.chat_template":
+                    kvs.append(bytes(cur.data[start : cur.pos]))
+            kvs.append(_string("tokenizer.chat_template") + struct.pack("<I", 8) + _string(template))
+            infos_at = cur.pos
+            for _ in range(n_tensors):
+                cur.string()
+                n_dims = cur.u32()
+                cur.pos += 8 * n_dims + 4 + 8  # dims, type, offset
+            infos = bytes(cur.data[infos_at : cur.pos])
+            data_at = cur.pos + (-cur.pos % alignment)
+            head = b"GGUF" + struct.pack("<IQQ", version, n_tensors, len(kvs)) + b"".join(kvs) + infos
+            with dst.open("wb") as out:
+                out.write(head + b"\0" * (-len(head) % alignment))
+                out.write(cur.data[data_at:])
+        finally:
+            cur.data.release()  # before the map closes
     return dst
