@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from llamanet.models.cache import ModelCache
+from llamanet.models.gguf import read_gguf
 from llamanet.models.pull import pull
 from llamanet.settings import Settings
 from tests.nodeproc import NodeProcess
+from tests.toolmodel import tools_model
 
 SMOL, GEMMA = "smollm2-135m", "gemma3-270m"
+TOOLS = "smollm2-tools"  # SmolLM2 with a tools-aware chat template (``tests.toolmodel``)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -81,3 +86,27 @@ def smol(session_nodes: Nodes) -> NodeProcess:
 @pytest.fixture(scope="session")
 def gemma(session_nodes: Nodes) -> NodeProcess:
     return session_nodes.start(GEMMA, "--n-ctx", "1024", "--n-parallel", "2", name="gemma")
+
+
+@pytest.fixture(scope="session")
+def tool_swarm(
+    session_nodes: Nodes, model_cache: ModelCache, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """``tools``: SmolLM2 with a tools-aware template, as ``TOOLS``; ``generic``: SmolLM2 with its own
+    template (no tools), the swarm entry the tools node joined; ``smol_template``: that template."""
+    smol = model_cache.find(SMOL)
+    assert smol is not None
+    path = tools_model(smol.path, tmp_path_factory.mktemp("tools-model"))
+    args = ("--n-ctx", "1024", "--n-parallel", "2", "--heartbeat-interval", "1")
+    generic = session_nodes.start(SMOL, *args, name="tools-generic")
+    joined = ("--bootstrap-nodes", f"127.0.0.1:{generic.dht_port}")
+    tools = session_nodes.start(str(path), *args, "--model-name", TOOLS, *joined, name="tools")
+    deadline = time.monotonic() + 60  # liveness bound for a loaded machine
+    while TOOLS not in {m["id"] for m in httpx.get(f"{generic.url}/v1/models", timeout=10).json()["data"]}:
+        assert time.monotonic() < deadline, "the generic node never learnt of the tools node"
+        time.sleep(0.2)
+    return {
+        "generic": generic.url,
+        "tools": tools.url,
+        "smol_template": read_gguf(smol.path).chat_template or "",
+    }

@@ -9,6 +9,8 @@
                       forwarded answers (routing's ``Upstream``) become responses here.
 - ``native_routes``   ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``.
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
+- ``tools``           pure: a chat request's ``tools`` / ``tool_choice`` as a plan (offered functions, forcing
+                      grammar, parser), its refusals, the answer's ``tool_calls`` (message, stream deltas).
 - ``responses_schemas``   the ``/v1/responses`` body (OpenAI's Responses API).
 - ``responses_translate`` pure: a Responses request to chat turns and an engine request; refusals.
 - ``responses_shapes``    pure: the ``response`` object, usage, and the streamed event sequence.

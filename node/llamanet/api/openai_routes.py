@@ -10,13 +10,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from llamanet.api import streaming
+from llamanet.api import streaming, tools
 from llamanet.api.dependencies import chat_here, completion_here, engine_for, node_of
 from llamanet.api.errors import ApiError, clip, from_exception
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
 from llamanet.api.submit import chat_requests, completion_requests, submit
+from llamanet.api.tools import tool_plan
 from llamanet.engine.engine import Generation
 from llamanet.engine.events import Finished, TokenDelta, TokenLogprob
+from llamanet.engine.tool_parse import ToolCallParser
 from llamanet.node import Node
 
 router = APIRouter(prefix="/v1")
@@ -94,17 +96,20 @@ async def chat_completions(
 ) -> Response:
     node = node_of(request)
     engine = engine_for(node, body.model)
-    (gen,) = await submit(request, engine, lambda: chat_requests(engine, node, body))
+    plan = tool_plan(body)
+    (gen,) = await submit(request, engine, lambda: chat_requests(engine, node, body, plan))
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    parser = plan.parser() if plan is not None else None
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return _sse(_chat_chunks(node, gen, cid, created, include_usage))
+        return _sse(_chat_chunks(node, gen, cid, created, include_usage, parser))
     results = await streaming.collect(request, [gen], node.metrics)
     if results is None:
         return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
     result = results[0]
     assert result.finished is not None
     logprobs = {"content": [_chat_logprob(lp) for lp in result.logprobs]} if body.logprobs else None
+    answer, calls = tools.message(result.text, parser)
     return JSONResponse(
         {
             "id": cid,
@@ -114,9 +119,9 @@ async def chat_completions(
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": result.text},
+                    "message": answer,
                     "logprobs": logprobs,
-                    "finish_reason": result.finished.finish_reason,
+                    "finish_reason": tools.finish_reason(result.finished, calls),
                 }
             ],
             "usage": _usage([result.finished]),
@@ -125,7 +130,12 @@ async def chat_completions(
 
 
 async def _chat_chunks(
-    node: Node, gen: Generation, cid: str, created: int, include_usage: bool
+    node: Node,
+    gen: Generation,
+    cid: str,
+    created: int,
+    include_usage: bool,
+    parser: ToolCallParser | None = None,
 ) -> AsyncIterator[bytes]:
     def data(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         return {
@@ -140,21 +150,28 @@ async def _chat_chunks(
         return streaming.sse(data(delta, finish, logprobs))
 
     content = streaming.sse_template(data({"content": streaming.HOLE}))
+    deltas = tools.StreamDeltas()
     role_sent = False  # sent with the first token, so nothing reaches a forwarding node before it
     async for event in streaming.events(gen, node.metrics):
         if not role_sent:
             role_sent = True
             yield chunk({"role": "assistant", "content": ""})
         if isinstance(event, TokenDelta):
-            if event.logprob:
+            if parser is not None:
+                for delta in deltas(parser.feed(event.text)):
+                    yield chunk(delta)
+            elif event.logprob:
                 lp = {"content": [_chat_logprob(event.logprob)]}
                 yield chunk({"content": event.text}, logprobs=lp)
             elif event.text:
                 yield content(event.text)
         elif isinstance(event, Finished):
-            if event.text_tail:
+            if parser is not None:
+                for delta in deltas(parser.feed(event.text_tail) + parser.finish()):
+                    yield chunk(delta)
+            elif event.text_tail:
                 yield chunk({"content": event.text_tail})
-            yield chunk({}, event.finish_reason)
+            yield chunk({}, tools.finish_reason(event, parser.calls if parser else 0))
             if include_usage:
                 yield streaming.sse(
                     {

@@ -91,10 +91,50 @@ class ContentPart(_Body):
     text: str | None = None
 
 
+FUNCTION_NAME = r"^[a-zA-Z0-9_-]{1,64}$"  # OpenAI's rule for function names
+MAX_TOOLS = 128
+
+
+class FunctionCall(_Body):
+    name: str = Field(..., pattern=FUNCTION_NAME)
+    arguments: str = Field(..., max_length=1 << 20)
+
+
+class ToolCall(_Body):
+    """A call in an assistant turn of the history."""
+
+    id: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class FunctionDefinition(_Body):
+    name: str = Field(..., pattern=FUNCTION_NAME)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None  # the arguments always follow the schema where a grammar forces them
+
+
+class Tool(_Body):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedFunction(_Body):
+    name: str = Field(..., max_length=MAX_NAME_CHARS)
+
+
+class NamedToolChoice(_Body):
+    type: Literal["function"]
+    function: NamedFunction
+
+
 class ChatMessage(_Body):
     role: str = Field(..., max_length=MAX_NAME_CHARS)
     content: str | list[ContentPart] | None = Field(None)
     name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
+    tool_call_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
     def text(self) -> str:
         if self.content is None:
@@ -119,6 +159,12 @@ class ChatCompletionRequest(SamplingFields):
     top_logprobs: int | None = Field(None, ge=0, le=20)
     response_format: ResponseFormat | None = None
     n: int = Field(1, ge=1, le=1)
+    tools: list[Tool] | None = Field(None, max_length=MAX_TOOLS)
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    # OpenAI's deprecated forms of tools: refused with a pointer to ``tools`` (``tool_plan``)
+    functions: list[dict[str, Any]] | None = None
+    function_call: str | dict[str, Any] | None = None
 
 
 class CompletionRequest(SamplingFields):

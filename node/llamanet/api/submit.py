@@ -12,6 +12,7 @@ from fastapi import Request
 
 from llamanet.api.offload import prepare
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, GenerateRequest
+from llamanet.api.tools import ToolPlan
 from llamanet.api.translate import chat_messages, generation_request, grammar_from
 from llamanet.engine.engine import Engine, Generation
 from llamanet.engine.params import GenerationRequest
@@ -54,16 +55,20 @@ async def submit(
     return gens
 
 
-def chat_requests(engine: Engine, node: Node, body: ChatCompletionRequest) -> list[GenerationRequest]:
+def chat_requests(
+    engine: Engine, node: Node, body: ChatCompletionRequest, tools: ToolPlan | None = None
+) -> list[GenerationRequest]:
+    """``tools``: the request's tool plan (offered functions and the grammar forcing calls)."""
+    forced = tools.grammar() if tools is not None else None
     req = generation_request(
-        engine.tokenize_chat(chat_messages(body.messages)),
+        engine.tokenize_chat(chat_messages(body.messages), tools.offered if tools is not None else None),
         body,
         n_vocab=engine.vocab_size,
         n_ctx=engine.context_size,
         max_tokens=body.max_completion_tokens or body.max_tokens,
         default_max_tokens=node.settings.max_tokens_default,
         stop=engine.chat_stop,
-        grammar=grammar_from(body.response_format),
+        grammar=forced or grammar_from(body.response_format),
         logprobs=(body.top_logprobs or 0) if body.logprobs else None,
     )
     return [req]

@@ -3,6 +3,8 @@ place a ``GenerationRequest`` is assembled."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from llamanet.api.schemas import ChatMessage, ResponseFormat, SamplingFields
 from llamanet.engine.errors import InvalidRequestError
 from llamanet.engine.grammar import json_grammar
@@ -82,14 +84,23 @@ def resolve_max_tokens(requested: int | None, n_prompt: int, n_ctx: int, default
     return max(1, min(default, n_ctx - n_prompt))
 
 
-def chat_messages(messages: list[ChatMessage]) -> list[dict[str, str]]:
-    """Plain ``{"role", "content"}`` dicts; content is required except on assistant turns."""
+def chat_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """``{"role", "content"}`` dicts (content is required except on assistant turns), with an assistant
+    turn's ``tool_calls`` and a tool turn's ``tool_call_id`` (and ``name``) where given."""
     out = []
     for i, m in enumerate(messages):
         if m.content is None and m.role != "assistant":
             raise InvalidRequestError(f"messages[{i}].content is required", param=f"messages[{i}].content")
         try:
-            out.append({"role": m.role, "content": m.text()})
+            turn: dict[str, Any] = {"role": m.role, "content": m.text()}
         except ValueError as exc:
             raise InvalidRequestError(f"messages[{i}]: {exc}", param=f"messages[{i}].content") from exc
+        if m.tool_calls:
+            if m.role != "assistant":
+                where = f"messages[{i}].tool_calls"
+                raise InvalidRequestError(f"{where}: only assistant turns call tools", param=where)
+            turn["tool_calls"] = [c.model_dump() for c in m.tool_calls]
+        if m.role == "tool":
+            turn.update(tool_call_id=m.tool_call_id, **({"name": m.name} if m.name else {}))
+        out.append(turn)
     return out

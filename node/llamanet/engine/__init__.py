@@ -6,7 +6,10 @@
 - ``textstream``  bytes-to-text streaming: split UTF-8 sequences and stop strings held back correctly.
 - ``chat``        chat templates: the GGUF's own, else one chosen by architecture, or an override.
 - ``grammar``     GBNF grammars for structured output (any JSON, or a JSON schema).
-- ``schema_limits`` how complex a response_format schema (and its grammar) may be; checked first.
+- ``schema_limits`` how complex a response_format or tool schema (and its grammar) may be; checked first.
+- ``tool_format`` tools in prompts (the template's own, or a generic Hermes-style section) and the grammar
+                  forcing ``<tool_call>`` blocks valid for the functions' schemas.
+- ``tool_parse``  tool calls parsed from the output as it streams (content, call opened, argument pieces).
 - ``sampler``     builds a llama.cpp sampler chain (penalties, grammar, top-k/p, min-p, temp, seed).
 - ``logprobs``    log-softmax and top alternatives from a logits row.
 - ``sizing``      default slot count and context size from the model's shape and available memory.

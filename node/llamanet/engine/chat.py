@@ -4,20 +4,26 @@ Choice, in order: an explicit override (``--chat-format``), the GGUF's own ``tok
 else a built-in template: the architecture's turn format for instruction-tuned models, or a few-shot
 plain-text transcript for base (pretrained-only) models, which never learned turn tokens and only
 echo them (as llama-server's fallback shows). Templates are Jinja, rendered in a sandbox exactly
-like the Hugging Face templates they mirror.
+like the Hugging Face templates they mirror (``tojson`` as transformers defines it).
+
+Tools: a template that references ``tools`` renders them and tool turns itself; for any other the
+messages are rewritten into the generic format first (``tool_format``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from jinja2 import TemplateError
+from jinja2 import TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llamanet.engine.errors import InvalidRequestError
+from llamanet.engine.tool_format import Function, generic_messages, template_messages
 
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
@@ -91,7 +97,26 @@ ARCHITECTURE_DEFAULTS = {
 }
 
 GGUF = "gguf"
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
+
+
+def _tojson(
+    value: Any,
+    ensure_ascii: bool = False,
+    indent: int | None = None,
+    separators: Any = None,
+    sort_keys: bool = False,
+) -> str:
+    """Hugging Face's ``tojson``: plain ``json.dumps`` (Jinja's own escapes ``<`` ``>`` ``&`` ``'``)."""
+    return json.dumps(
+        value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+    )
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.filters["tojson"] = _tojson
+    return env
 
 
 @dataclass(frozen=True)
@@ -102,7 +127,16 @@ class ChatTemplate:
     bos_token: str
     eos_token: str
 
-    def render(self, messages: Sequence[dict[str, str]]) -> str:
+    @cached_property
+    def supports_tools(self) -> bool:
+        """Whether the template renders ``tools`` itself."""
+        try:
+            return "tools" in meta.find_undeclared_variables(_environment().parse(self.source))
+        except TemplateError:
+            return False
+
+    def render(self, messages: Sequence[dict[str, Any]], tools: Sequence[Function] | None = None) -> str:
+        """The prompt for ``messages``; ``tools``: the functions offered (None or empty: none)."""
         if not messages:
             raise InvalidRequestError("messages must not be empty", param="messages")
         for i, m in enumerate(messages):
@@ -110,7 +144,14 @@ class ChatTemplate:
                 raise InvalidRequestError(
                     f"messages[{i}].role must be one of {', '.join(ROLES)}", param=f"messages[{i}].role"
                 )
-        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        extra: dict[str, Any] = {}
+        if self.supports_tools:
+            messages = template_messages(messages)
+            if tools:
+                extra["tools"] = [t.openai() for t in tools]
+        else:
+            messages = generic_messages(messages, tools)
+        env = _environment()
 
         def raise_exception(message: str) -> None:
             raise InvalidRequestError(f"chat template rejected the messages: {message}", param="messages")
@@ -125,6 +166,7 @@ class ChatTemplate:
             "eos_token": self.eos_token,
             "raise_exception": raise_exception,
             "strftime_now": strftime_now,
+            **extra,
         }
         try:
             return env.from_string(self.source).render(**context)

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llamanet.engine.backends import Compute, summary
 from llamanet.engine.chat import ChatTemplate, choose_template
@@ -26,6 +27,7 @@ from llamanet.engine.runtime import Runtime, RuntimeConfig
 from llamanet.engine.sampler import Sampler, build_sampler
 from llamanet.engine.scheduler import Job, Scheduler
 from llamanet.engine.stats import EngineStats
+from llamanet.engine.tool_format import Function
 from llamanet.models.gguf import GGUFInfo, read_gguf
 
 log = logging.getLogger(__name__)
@@ -168,9 +170,12 @@ class Engine:
         self.check_prompt_chars(len(text))
         return self.runtime.tokenize(text, add_bos=self.runtime.add_bos)
 
-    def tokenize_chat(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        self.check_prompt_chars(sum(len(m.get("content", "")) for m in messages))
-        prompt = self.template.render(messages)
+    def tokenize_chat(
+        self, messages: Sequence[dict[str, Any]], tools: Sequence[Function] | None = None
+    ) -> list[int]:
+        """A chat prompt through the model's template; ``tools``: the functions offered to the model."""
+        self.check_prompt_chars(sum(len(m.get("content") or "") for m in messages))
+        prompt = self.template.render(messages, tools)
         self.check_prompt_chars(len(prompt))
         bos = self.template.bos_token
         add_bos = self.runtime.add_bos and not (bos and prompt.startswith(bos))

@@ -4,6 +4,7 @@ llama.cpp's converter spells repetitions out (``"minItems": 20000000`` becomes t
 the item rule), and parsing the grammar is linear in its size: a 200-byte schema could hold the node for
 seconds and gigabytes. ``check_schema`` walks the schema once, iteratively, and raises
 ``InvalidRequestError`` naming the first limit passed; ``check_grammar`` bounds the converter's output.
+A ``Subject`` says which schema it was (a ``response_format``, or a request's tool parameters).
 """
 
 from __future__ import annotations
@@ -32,16 +33,32 @@ class SchemaLimits:
 DEFAULT_LIMITS = SchemaLimits()
 
 
-def _fail(message: str) -> InvalidRequestError:
-    return InvalidRequestError(
-        f"response_format json_schema too complex: {message}",
-        param="response_format",
-        code="schema_too_complex",
-    )
+@dataclass(frozen=True)
+class Subject:
+    """What a refusal names: the schema's description and the request parameter it came in."""
+
+    what: str = "response_format json_schema"
+    param: str = "response_format"
 
 
-def check_schema(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
+RESPONSE_FORMAT = Subject()
+
+
+class _Failure:
+    def __init__(self, subject: Subject) -> None:
+        self.subject = subject
+
+    def __call__(self, message: str) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"{self.subject.what} too complex: {message}", param=self.subject.param, code="schema_too_complex"
+        )
+
+
+def check_schema(
+    schema: Any, limits: SchemaLimits = DEFAULT_LIMITS, subject: Subject = RESPONSE_FORMAT
+) -> None:
     """Raise ``InvalidRequestError`` if ``schema`` passes any of ``limits``."""
+    _fail = _Failure(subject)
     stack: list[tuple[Any, int]] = [(schema, 0)]
     nodes = repeats = 0
     while stack:
@@ -59,7 +76,7 @@ def check_schema(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
                 raise _fail(f"a list of more than {limits.max_list} entries (max_list)")
             stack.extend((v, depth + 1) for v in value)
         elif isinstance(value, dict):
-            repeats += _check_object(value, limits)
+            repeats += _check_object(value, limits, _fail)
             if repeats > limits.max_total_repeat:
                 raise _fail(
                     f"its repetition counts add up to more than {limits.max_total_repeat} (max_total_repeat)"
@@ -68,7 +85,7 @@ def check_schema(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
             stack.extend((v, depth + 1) for v in value.values())
 
 
-def _check_object(value: dict[Any, Any], limits: SchemaLimits) -> int:
+def _check_object(value: dict[Any, Any], limits: SchemaLimits, _fail: _Failure) -> int:
     """Check one schema object; its repetition counts, summed."""
     total = 0
     for key in _REPEATS:
@@ -94,7 +111,10 @@ def _short(n: float) -> str:
     return text if len(text) <= 24 else text[:20] + "..."
 
 
-def check_grammar(grammar: str, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
+def check_grammar(
+    grammar: str, limits: SchemaLimits = DEFAULT_LIMITS, subject: Subject = RESPONSE_FORMAT
+) -> None:
+    _fail = _Failure(subject)
     if len(grammar) > limits.max_grammar_bytes:
         raise _fail(
             f"its grammar has {len(grammar)} bytes, over {limits.max_grammar_bytes} (max_grammar_bytes)"

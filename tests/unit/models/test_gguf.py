@@ -4,7 +4,7 @@ import pytest
 
 from llamanet.models.errors import InvalidGGUFError
 from llamanet.models.gguf import read_gguf
-from tests.ggufgen import gguf_bytes, write_gguf
+from tests.ggufgen import gguf_bytes, with_chat_template, write_gguf
 
 
 def test_reads_metadata_of_a_valid_file(tmp_path: Path) -> None:
@@ -72,3 +72,11 @@ def test_looks_instruct(tmp_path: Path, name: str, instruct: bool) -> None:
     info = read_gguf(write_gguf(tmp_path / "m.gguf"))
     info.metadata["general.name"] = name
     assert info.looks_instruct is instruct
+
+
+def test_a_copy_with_another_chat_template_keeps_the_tensors(tmp_path: Path) -> None:
+    src = write_gguf(tmp_path / "a.gguf", n_elements=100, template="old {{ messages }}")
+    dst = with_chat_template(src, tmp_path / "b.gguf", "new {{ tools }}")
+    info = read_gguf(dst)
+    assert info.chat_template == "new {{ tools }}" and info.architecture == "llama" and info.n_tensors == 1
+    assert dst.read_bytes().endswith(b"\x01" * 400)  # the data section, whole and aligned (read_gguf checks)
