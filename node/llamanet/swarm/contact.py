@@ -4,12 +4,16 @@ A peer is filed under the address its frames advertise, never under a packet's s
 (behind masquerading NAT the source is the NAT's address and a random port, which nobody else can reach).
 The advertised address is bounded: an IPv4 literal (frames are sent from the event loop, which must not
 resolve names), never unspecified, link-local (cloud metadata lives there), multicast, broadcast or
-reserved, never a known metadata address, and loopback only from a loopback source.
+reserved, never a known metadata address, and loopback only from a loopback source. ``sane_nodes``
+keeps the well-formed contacts of an untrusted ``find_node`` answer.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
+
+from kademlia.node import Node
 
 from llamanet.swarm.wire import Contact
 
@@ -67,3 +71,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def sane_nodes(raw: Any, limit: int) -> list[Node]:
+    """Contacts from an untrusted ``find_node`` answer; malformed tuples are dropped."""
+    if not isinstance(raw, list):
+        return []
+    nodes = []
+    for item in raw[:limit]:
+        if (
+            isinstance(item, list | tuple)
+            and len(item) == 3
+            and isinstance(item[0], bytes)
+            and len(item[0]) == 20
+            and isinstance(item[1], str)
+            and isinstance(item[2], int)
+            and 0 < item[2] < 65536
+        ):
+            nodes.append(Node(item[0], item[1], item[2]))
+    return nodes

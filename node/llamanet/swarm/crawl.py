@@ -12,7 +12,8 @@ from typing import Any
 from kademlia.crawling import SpiderCrawl
 from kademlia.node import Node
 
-from llamanet.swarm.protocol import RpcResult, SwarmProtocol, sane_nodes
+from llamanet.swarm.contact import sane_nodes
+from llamanet.swarm.protocol import RpcResult, SwarmProtocol
 
 MAX_PAGES_PER_PEER = 128
 

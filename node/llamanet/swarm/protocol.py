@@ -29,7 +29,7 @@ import umsgpack
 from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
 
-from llamanet.swarm.contact import contact_address, own_contact
+from llamanet.swarm.contact import contact_address, own_contact, sane_nodes
 from llamanet.swarm.errors import InvalidRecordError, StorageFullError
 from llamanet.swarm.storage import EntryStore
 from llamanet.swarm.transport import (
@@ -53,25 +53,6 @@ RpcResult = tuple[bool, Any]
 MAX_PROVEN = 4096  # addresses remembered as having answered our RPCs
 MAX_VERIFYING = 64  # pings to advertised contacts in flight
 MAX_NAMED_PEERS = 1024  # addresses already named in a log line (v1 frames, bad contacts)
-
-
-def sane_nodes(raw: Any, limit: int) -> list[Node]:
-    """Contacts from an untrusted ``find_node`` answer; malformed tuples are dropped."""
-    if not isinstance(raw, list):
-        return []
-    nodes = []
-    for item in raw[:limit]:
-        if (
-            isinstance(item, list | tuple)
-            and len(item) == 3
-            and isinstance(item[0], bytes)
-            and len(item[0]) == 20
-            and isinstance(item[1], str)
-            and isinstance(item[2], int)
-            and 0 < item[2] < 65536
-        ):
-            nodes.append(Node(item[0], item[1], item[2]))
-    return nodes
 
 
 class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
