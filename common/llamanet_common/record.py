@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -52,9 +52,13 @@ class RecordFields(BaseModel):
         return urls
 
 
+RECORD_FORMAT: Literal[2] = 2  # docs/design/formats-v2.md; a reader names records of another format, never guesses
+
+
 class NodeRecord(RecordFields):
     """A node's signed, expiring advertisement. ``withdrawn`` marks a tombstone left on clean shutdown."""
 
+    format: Literal[2] = RECORD_FORMAT
     node_id: str = Field(pattern=r"^[0-9a-f]{40}$")
     dht_host: str = Field(max_length=_SHORT)
     dht_port: int = Field(ge=1, le=65535)

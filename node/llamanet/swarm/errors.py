@@ -15,6 +15,10 @@ class StaleRecordError(InvalidRecordError):
     """A record whose sequence number is not newer than the one already held."""
 
 
+class RecordFormatError(InvalidRecordError):
+    """A record of another format (``format`` field) than this node reads: its node needs the same release."""
+
+
 class ExpiredRecordError(InvalidRecordError):
     """A record whose expiry is already past."""
 

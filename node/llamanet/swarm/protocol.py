@@ -30,7 +30,7 @@ from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
 
 from llamanet.swarm.contact import contact_address, own_contact, sane_nodes
-from llamanet.swarm.errors import InvalidRecordError, StorageFullError
+from llamanet.swarm.errors import InvalidRecordError, RecordFormatError, StorageFullError
 from llamanet.swarm.storage import EntryStore
 from llamanet.swarm.transport import (
     AMPLIFICATION,
@@ -262,6 +262,8 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         try:
             self.entries.put(key, raw, source=str(sender[0]))
         except (InvalidRecordError, StorageFullError) as exc:
+            if isinstance(exc, RecordFormatError):
+                self._name_once("format", sender, f"peer %s:%s stored a {exc}: upgrade one of us")
             self.rejected_stores += 1
             log.debug("rejected store of %r from %s: %s", key, sender, exc)
             return False

@@ -3,15 +3,21 @@ record whose certificate expired is invisible from then on, even while the recor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from llamanet.swarm.errors import ExpiredRecordError, InvalidRecordError, UncertifiedRecordError
+from llamanet.swarm.errors import (
+    ExpiredRecordError,
+    InvalidRecordError,
+    RecordFormatError,
+    UncertifiedRecordError,
+)
 from llamanet_common.certs import Scope, check_claims, verify_chain
 from llamanet_common.errors import CertError
 from llamanet_common.identity import node_id_for_public_key, verify_signature
-from llamanet_common.record import NodeRecord
+from llamanet_common.record import RECORD_FORMAT, NodeRecord
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,24 @@ def parse_record(raw: str | bytes, *, now: float, limits: RecordLimits) -> NodeR
     try:
         record = NodeRecord.model_validate_json(raw)
     except ValidationError as exc:
+        other = foreign_format(raw)
+        if other is not None:
+            raise RecordFormatError(other) from exc
         raise InvalidRecordError(f"malformed record: {exc.error_count()} schema errors") from exc
     check_record(record, now=now, limits=limits)
     return record
+
+
+def foreign_format(raw: str | bytes) -> str | None:
+    """Why a record that failed validation is of another format than ours, naming its node (or None)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("format", 1) == RECORD_FORMAT:
+        return None
+    node, theirs = str(data.get("node_id", "?"))[:40], str(data.get("format", 1))[:8]
+    return f"record format {theirs} from node {node}; this node reads format {RECORD_FORMAT}"
 
 
 def check_record(record: NodeRecord, *, now: float, limits: RecordLimits) -> None:

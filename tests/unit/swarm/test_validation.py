@@ -80,3 +80,18 @@ def test_keys_a_record_may_live_under(identity: NodeIdentity) -> None:
             check_key_fits(bad, record)
     tombstone: NodeRecord = make_record(identity, withdrawn=True)
     check_key_fits(model_key("other"), tombstone)
+
+
+def test_a_record_of_another_format_is_named_not_guessed() -> None:
+    from llamanet.swarm.errors import RecordFormatError
+
+    record = make_record(NodeIdentity.generate())
+    assert record.format == 2 and '"format":2' in record.to_json()
+    newer = json.loads(record.to_json())
+    newer.update(format=3, prefix_hints=["..."])  # a later release's record, with fields we do not know
+    with pytest.raises(RecordFormatError, match=f"record format 3 from node {record.node_id}"):
+        parse_record(json.dumps(newer), now=NOW, limits=RecordLimits())
+    older = {k: v for k, v in json.loads(record.to_json()).items() if k != "format"}
+    older["cert_chain"] = None  # broken in another way too: still named as format 1
+    with pytest.raises(RecordFormatError, match="record format 1"):
+        parse_record(json.dumps(older), now=NOW, limits=RecordLimits())
