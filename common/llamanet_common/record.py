@@ -52,7 +52,7 @@ class RecordFields(BaseModel):
         return urls
 
 
-RECORD_FORMAT: Literal[2] = 2  # docs/design/formats-v2.md; a reader names records of another format, never guesses
+RECORD_FORMAT: Literal[2] = 2  # docs/design/formats-v2.md; other formats are named, never guessed
 
 
 class NodeRecord(RecordFields):
