@@ -53,7 +53,8 @@ def args(model: str = TOOLS, **body: Any) -> dict[str, Any]:
 
 def without_ids(response: Any) -> Any:
     data = response.model_dump(exclude={"id", "created_at"})
-    data["output"] = [{k: v for k, v in i.items() if k not in ("id", "call_id", "parsed_arguments")} for i in data["output"]]
+    unique = ("id", "call_id", "parsed_arguments")  # parsed_arguments: the stream's parse of strict tools
+    data["output"] = [{k: v for k, v in i.items() if k not in unique} for i in data["output"]]
     return data
 
 
