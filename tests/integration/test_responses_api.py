@@ -134,8 +134,8 @@ def test_json_schema_format(client: openai.OpenAI) -> None:
 def test_unhonoured_options_are_refused(client: openai.OpenAI, node: NodeProcess) -> None:
     refused = {
         "previous_response_id": "resp_123",
-        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
-        "tool_choice": "required",
+        "tools": [{"type": "web_search"}],
+        "tool_choice": {"type": "web_search_preview"},
         "background": True,
         "reasoning": {"effort": "high"},
         "top_logprobs": 3,

@@ -9,11 +9,13 @@
                       forwarded answers (routing's ``Upstream``) become responses here.
 - ``native_routes``   ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``.
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
-- ``tools``           pure: a chat request's ``tools`` / ``tool_choice`` as a plan (offered functions, forcing
-                      grammar, parser), its refusals, the answer's ``tool_calls`` (message, stream deltas).
+- ``tools``           pure: ``tools`` / ``tool_choice`` as a plan (offered functions, forcing grammar, parser)
+                      for chat and Responses, its refusals, chat answers' ``tool_calls`` (message, deltas).
 - ``responses_schemas``   the ``/v1/responses`` body (OpenAI's Responses API).
-- ``responses_translate`` pure: a Responses request to chat turns and an engine request; refusals.
-- ``responses_shapes``    pure: the ``response`` object, usage, and the streamed event sequence.
+- ``responses_translate`` pure: a Responses request to chat turns (tool calls and outputs too), a tool plan
+                          and an engine request; refusals.
+- ``responses_shapes``    pure: the ``response`` object, usage, the output items (message, function call).
+- ``responses_events``    pure: the output as the streamed event sequence; a whole answer built the same way.
 - ``responses_routes``    ``/v1/responses``, streamed or not, serve-or-forward.
 - ``ollama_schemas``      Ollama's request bodies and ``options``.
 - ``ollama_translate``    pure: Ollama requests to chat turns and engine requests; honoured/hinted/refused.

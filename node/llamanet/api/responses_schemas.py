@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from llamanet.api.schemas import SamplingFields
+from llamanet.api.schemas import FUNCTION_NAME, MAX_NAME_CHARS, MAX_TOOLS, SamplingFields
 
 MAX_ITEMS = 1024
 MAX_METADATA = 16
@@ -23,11 +23,33 @@ class InputPart(_Body):
 
 
 class InputItem(_Body):
-    """A message of the input (``type`` "message", the default of the SDK's easy input messages)."""
+    """An item of the input: a message (``type`` "message", the default of the SDK's easy input
+    messages), a ``function_call`` of an earlier response, or a ``function_call_output``."""
 
-    type: str = "message"
-    role: str | None = None
+    type: str = Field("message", max_length=MAX_NAME_CHARS)
+    role: str | None = Field(None, max_length=MAX_NAME_CHARS)
     content: str | list[InputPart] | None = None
+    call_id: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    arguments: str | None = Field(None, max_length=1 << 20)
+    output: str | list[InputPart] | None = None
+
+
+class ToolItem(_Body):
+    """A tool of ``tools``: only ``function`` tools are served (``responses_translate``)."""
+
+    type: str = Field(..., max_length=MAX_NAME_CHARS)
+    name: str | None = Field(None, pattern=FUNCTION_NAME)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None  # the arguments follow the schema wherever a grammar forces the call
+
+
+class ToolChoiceItem(_Body):
+    """``tool_choice`` as an object: ``{"type": "function", "name": ...}`` is served."""
+
+    type: str = Field(..., max_length=MAX_NAME_CHARS)
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
 
 class TextFormat(_Body):
@@ -54,9 +76,10 @@ class ResponsesRequest(SamplingFields):
     max_output_tokens: int | None = Field(None, ge=1)
     stream: bool = False
     text: TextConfig | None = None
+    tools: list[ToolItem] | None = Field(None, max_length=MAX_TOOLS)
+    tool_choice: Literal["none", "auto", "required"] | ToolChoiceItem | None = None
+    parallel_tool_calls: bool | None = None
     # refused unless absent or neutral (see responses_translate)
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
     previous_response_id: str | None = None
     conversation: str | dict[str, Any] | None = None
     background: bool | None = None
@@ -69,7 +92,6 @@ class ResponsesRequest(SamplingFields):
     metadata: dict[str, str] | None = None
     user: str | None = None
     truncation: Literal["auto", "disabled"] | None = None
-    parallel_tool_calls: bool | None = None
     max_tool_calls: int | None = None
     service_tier: str | None = None
     prompt_cache_key: str | None = None

@@ -1,17 +1,10 @@
-"""Pure builders of the Responses API's answers: the ``response`` object, its output message and usage,
-and ``ResponseEvents``, the streamed event sequence the openai SDK's ``responses.stream()`` expects:
-
-``response.created``, ``response.in_progress``, ``response.output_item.added``,
-``response.content_part.added``, ``response.output_text.delta`` ..., ``response.output_text.done``,
-``response.content_part.done``, ``response.output_item.done``, then ``response.completed`` (or
-``response.incomplete`` when ``max_output_tokens`` cut the answer, ``response.failed`` on an error),
-each ``event: <type>`` plus ``data: <json>`` with a growing ``sequence_number``.
-"""
+"""Pure builders of the Responses API's answers: the ``response`` object (``ResponseHead``), usage, and
+its output items (the assistant ``message``, ``function_call``s); the streamed events are
+``responses_events``'."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from llamanet.api.responses_schemas import ResponsesRequest
@@ -57,6 +50,26 @@ def message_item(item_id: str, status: Status, text: str | None) -> dict[str, An
     }
 
 
+def function_call_item(
+    item_id: str, call_id: str, name: str, status: Status, arguments: str
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": status,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+    }
+
+
+def _tool_choice(body: ResponsesRequest) -> Any:
+    choice = body.tool_choice
+    if choice is None or isinstance(choice, str):
+        return choice or "auto"
+    return choice.model_dump(exclude_none=True)
+
+
 @dataclass(frozen=True)
 class ResponseHead:
     """What every ``response`` object of one request repeats: ids, the model, the echoed settings."""
@@ -95,71 +108,10 @@ class ResponseHead:
             "store": bool(b.store),
             "temperature": DEFAULT_TEMPERATURE if b.temperature is None else b.temperature,
             "text": {"format": {"type": "text"}, **text},
-            "tool_choice": b.tool_choice or "auto",
-            "tools": [],
+            "tool_choice": _tool_choice(b),
+            "tools": [t.model_dump(exclude_none=True) for t in b.tools or ()],
             "top_p": defaults.top_p if b.top_p is None else b.top_p,
             "truncation": b.truncation or "disabled",
             "usage": None if finished is None else usage(finished),
             "user": b.user,
         }
-
-    def final(self, text: str, finished: Finished) -> dict[str, Any]:
-        status = status_of(finished)
-        return self.response(status, [message_item(self.item_id, status, text)], finished)
-
-
-@dataclass
-class ResponseEvents:
-    """The SSE events of one streamed response, numbered in order."""
-
-    head: ResponseHead
-    sequence: int = 0
-    parts: list[str] = field(default_factory=list)
-
-    def _event(self, type_: str, **fields: Any) -> bytes:
-        data = {"type": type_, "sequence_number": self.sequence, **fields}
-        self.sequence += 1
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        return f"event: {type_}\ndata: {payload}\n\n".encode()
-
-    def _where(self) -> dict[str, Any]:
-        return {"item_id": self.head.item_id, "output_index": 0, "content_index": 0}
-
-    def opening(self) -> list[bytes]:
-        """Sent with the first token (so a forwarding node sees nothing before it)."""
-        empty = self.head.response("in_progress", [])
-        return [
-            self._event("response.created", response=empty),
-            self._event("response.in_progress", response=empty),
-            self._event(
-                "response.output_item.added",
-                output_index=0,
-                item=message_item(self.head.item_id, "in_progress", None),
-            ),
-            self._event("response.content_part.added", **self._where(), part=text_part("")),
-        ]
-
-    def delta(self, text: str) -> bytes:
-        self.parts.append(text)
-        return self._event("response.output_text.delta", **self._where(), delta=text, logprobs=[])
-
-    def closing(self, finished: Finished) -> list[bytes]:
-        text = "".join(self.parts)
-        status = status_of(finished)
-        final = "response.completed" if status == "completed" else "response.incomplete"
-        return [
-            self._event("response.output_text.done", **self._where(), text=text, logprobs=[]),
-            self._event("response.content_part.done", **self._where(), part=text_part(text)),
-            self._event(
-                "response.output_item.done",
-                output_index=0,
-                item=message_item(self.head.item_id, status, text),
-            ),
-            self._event(final, response=self.head.final(text, finished)),
-        ]
-
-    def failed(self, status: int, message: str) -> bytes:
-        """``response.failed``, its error ``code`` one of the Responses API's (by the HTTP status)."""
-        error = {"code": failure_code(status), "message": message}
-        item = message_item(self.head.item_id, "incomplete", "".join(self.parts))
-        return self._event("response.failed", response=self.head.response("failed", [item], error=error))

@@ -1,11 +1,12 @@
-"""Tool calling on ``/v1/chat/completions`` (pure): what a request's ``tools`` and ``tool_choice`` mean
-for the prompt, the grammar and the answer, and the answer's shapes (message, stream deltas).
+"""Tool calling (pure): what a request's ``tools`` and ``tool_choice`` mean for the prompt, the grammar
+and the answer (``plan``, shared by ``/v1/chat/completions`` and ``/v1/responses``), and the chat
+answer's shapes (message, stream deltas).
 
 - ``none``: the functions are not offered; a plain answer (earlier tool turns are still rendered).
 - ``auto`` (the default with tools): offered; calls are parsed from what the model writes.
 - ``required``: offered, and a grammar forces one or more calls (one without ``parallel_tool_calls``)
   of any of them, arguments valid for the function's schema.
-- ``{"type": "function", "function": {"name": ...}}``: the same, forcing one call of that function
+- ``{"type": "function", "function": {"name": ...}}`` (``Named``): the same, forcing one call of that function
   (one: small models given room for more repeat the call until ``max_tokens``).
 
 Refused with a 400: an unknown function in ``tool_choice``, ``required`` / named without ``tools``,
@@ -17,10 +18,11 @@ deprecated ``functions`` / ``function_call``, and, with tools offered, ``logprob
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llamanet.api.schemas import ChatCompletionRequest
+from llamanet.api.schemas import ChatCompletionRequest, NamedToolChoice
 from llamanet.engine.errors import InvalidRequestError
 from llamanet.engine.events import Finished
 from llamanet.engine.schema_limits import check_schema
@@ -43,6 +45,13 @@ class ToolPlan:
         return ToolCallParser([f.name for f in self.forced or self.offered], parallel=self.parallel)
 
 
+@dataclass(frozen=True)
+class Named:
+    """A ``tool_choice`` naming the function to call."""
+
+    name: str
+
+
 def _refuse(param: str, message: str, code: str | None = None) -> InvalidRequestError:
     return InvalidRequestError(message, param=param, code=code)
 
@@ -52,38 +61,60 @@ def tool_plan(body: ChatCompletionRequest) -> ToolPlan | None:
     if body.functions is not None or body.function_call is not None:
         param = "functions" if body.functions is not None else "function_call"
         raise _refuse(param, f"{param} is deprecated and not supported: use tools and tool_choice")
+    functions = tuple(
+        Function(t.function.name, t.function.description, t.function.parameters) for t in body.tools or ()
+    )
     choice = body.tool_choice
-    if not body.tools:
-        if choice is not None and choice not in ("none", "auto"):
+    conflicts = []
+    if body.logprobs:
+        conflicts.append(("logprobs", "logprobs are not available together with tools"))
+    if body.response_format is not None and body.response_format.type != "text":
+        conflicts.append(("response_format", "response_format cannot be combined with tools"))
+    return plan(
+        functions,
+        Named(choice.function.name) if isinstance(choice, NamedToolChoice) else choice,
+        parallel=body.parallel_tool_calls is not False,
+        name_param="tools[{}].function.name",
+        conflicts=conflicts,
+    )
+
+
+def plan(
+    functions: tuple[Function, ...],
+    choice: str | Named | None,
+    *,
+    parallel: bool,
+    name_param: str,
+    conflicts: Sequence[tuple[str, str]] = (),
+) -> ToolPlan | None:
+    """The plan of any route's tools (chat, Responses): ``choice`` ``none`` / ``auto`` (None) /
+    ``required`` / ``Named``; ``name_param``: the parameter of tool ``{}``'s name; ``conflicts``:
+    ``(param, message)`` of the request's options that cannot go with offered tools."""
+    if not functions:
+        if choice not in (None, "none", "auto"):
             raise _refuse("tool_choice", "tool_choice needs tools: the request offers no functions")
         return None
-    functions = tuple(
-        Function(t.function.name, t.function.description, t.function.parameters) for t in body.tools
-    )
     names = [f.name for f in functions]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise _refuse(f"tools[{i}].function.name", f"two functions are named {name!r}")
+            raise _refuse(name_param.format(i), f"two functions are named {name!r}")
     check_schema([f.parameters for f in functions], subject=TOOLS_SUBJECT)
-    parallel = body.parallel_tool_calls is not False
     if choice == "none":
         return ToolPlan((), (), parallel)
-    if body.logprobs:
-        raise _refuse("logprobs", "logprobs are not available together with tools")
-    if body.response_format is not None and body.response_format.type != "text":
-        raise _refuse("response_format", "response_format cannot be combined with tools")
+    if conflicts:
+        raise _refuse(*conflicts[0])
     if choice is None or choice == "auto":
         return ToolPlan(functions, (), parallel)
-    if choice == "required":
+    if not isinstance(choice, Named):  # "required"
         return ToolPlan(functions, functions, parallel)
-    wanted = choice.function.name
-    named = tuple(f for f in functions if f.name == wanted)
-    if not named:
+    wanted = choice.name
+    forced = tuple(f for f in functions if f.name == wanted)
+    if not forced:
         shown = wanted if len(wanted) <= 64 else wanted[:64] + "..."
         raise _refuse(
             "tool_choice", f"tool_choice names {shown!r}, which is not among the tools", "unknown_function"
         )
-    return ToolPlan(functions, named, parallel=False)
+    return ToolPlan(functions, forced, parallel=False)
 
 
 # --- answers ---------------------------------------------------------------------------------------

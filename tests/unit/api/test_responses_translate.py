@@ -1,27 +1,22 @@
-"""The pure Responses API translation and event builders, checked against the openai SDK's own types."""
+"""The pure Responses API translation: input items, tools and tool_choice, refusals."""
 
 import json
 from typing import Any
 
 import pytest
-from openai.types.responses import Response, ResponseStreamEvent
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from llamanet.api.responses_schemas import ResponsesRequest
-from llamanet.api.responses_shapes import ResponseEvents, ResponseHead, failure_code, usage
-from llamanet.api.responses_translate import check, engine_request, grammar, messages
+from llamanet.api.responses_translate import check, engine_request, grammar, messages, tool_plan
+from llamanet.api.schemas import ChatCompletionRequest, ChatMessage
+from llamanet.api.tools import ToolPlan
+from llamanet.api.tools import tool_plan as chat_tool_plan
+from llamanet.api.translate import chat_messages
 from llamanet.engine.errors import InvalidRequestError
-from llamanet.engine.events import Finished
-
-EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
 
 def body(**fields: Any) -> ResponsesRequest:
     return ResponsesRequest.model_validate({"model": "m", "input": "hi", **fields})
-
-
-def finished(reason: str = "stop") -> Finished:
-    return Finished(reason, 12, 5, 3, 0.1, 0.5)  # type: ignore[arg-type]
 
 
 def test_text_input_and_instructions() -> None:
@@ -49,7 +44,8 @@ def test_message_items() -> None:
     "item",
     [
         {"role": "user", "content": [{"type": "input_image", "image_url": "http://x"}]},
-        {"type": "function_call_output", "call_id": "c", "output": "1"},
+        {"type": "function_call_output", "call_id": "c", "output": "1"},  # no such call
+        {"type": "web_search_call", "id": "ws_1", "status": "completed"},
         {"role": "tool", "content": "x"},
         {"role": "user"},
     ],
@@ -62,9 +58,6 @@ def test_input_that_is_not_a_text_message_is_refused(item: dict[str, Any]) -> No
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("tools", [{"type": "function", "name": "f"}]),
-        ("tool_choice", "required"),
-        ("tool_choice", {"type": "function", "name": "f"}),
         ("previous_response_id", "resp_1"),
         ("conversation", "conv_1"),
         ("background", True),
@@ -89,6 +82,7 @@ def test_bookkeeping_is_accepted() -> None:
             truncation="auto",
             parallel_tool_calls=False,
             tool_choice="auto",
+            max_tool_calls=3,
             reasoning={"effort": None},
             include=["reasoning.encrypted_content"],
             service_tier="auto",
@@ -129,61 +123,154 @@ def test_engine_request_and_format() -> None:
         grammar(body(text={"format": {"type": "json_schema", "name": "n"}}).text)
 
 
-def head(**fields: Any) -> ResponseHead:
-    return ResponseHead("resp_1", "msg_1", 100, "m", body(**fields))
+# --- tools -----------------------------------------------------------------------------------------
+WEATHER_PARAMS = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+WEATHER = {"type": "function", "name": "get_weather", "description": "weather", "parameters": WEATHER_PARAMS}
+ADD = {"type": "function", "name": "add", "strict": True}
 
 
-def test_response_object_is_the_sdks() -> None:
-    r = Response.model_validate(head(metadata={"k": "v"}).final("Hello", finished()))
-    assert r.output_text == "Hello" and r.status == "completed" and r.metadata == {"k": "v"}
-    assert r.usage is not None and (r.usage.input_tokens, r.usage.output_tokens) == (12, 5)
-    assert r.usage.total_tokens == 17 and r.usage.input_tokens_details.cached_tokens == 3
-    cut = Response.model_validate(head().final("Hel", finished("length")))
-    assert cut.status == "incomplete" and cut.incomplete_details is not None
-    assert cut.incomplete_details.reason == "max_output_tokens" and cut.output[0].status == "incomplete"  # type: ignore[union-attr]
-    assert usage(finished())["output_tokens_details"] == {"reasoning_tokens": 0}
+def plan_of(**fields: Any) -> ToolPlan | None:
+    return tool_plan(body(**fields))
 
 
-def parse(raw: list[bytes]) -> list[Any]:
-    out = []
-    for chunk in raw:
-        event_line, data_line = chunk.decode().rstrip("\n").split("\n")
-        event = EVENTS.validate_python(json.loads(data_line.removeprefix("data: ")))
-        assert event_line == f"event: {event.type}"
-        out.append(event)
-    return out
+def refusal(**fields: Any) -> InvalidRequestError:
+    with pytest.raises(InvalidRequestError) as info:
+        tool_plan(body(**fields))
+    return info.value
 
 
-def test_event_sequence() -> None:
-    out = ResponseEvents(head())
-    raw = [*out.opening(), out.delta("Hel"), out.delta("lo"), *out.closing(finished())]
-    events = parse(raw)
-    assert [e.type for e in events] == [
-        "response.created",
-        "response.in_progress",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.completed",
+def chat_plan(**fields: Any) -> ToolPlan | None:
+    chat_tools = [
+        {"type": "function", "function": {k: v for k, v in t.items() if k != "type"}} for t in (WEATHER, ADD)
     ]
-    assert [e.sequence_number for e in events] == list(range(10))
-    assert events[0].response.status == "in_progress" and events[0].response.output == []
-    assert events[6].text == "Hello" and events[7].part.text == "Hello"
-    assert events[8].item.id == "msg_1" and events[8].item.status == "completed"
-    assert events[9].response.output_text == "Hello" and events[9].response.usage.output_tokens == 5
+    return chat_tool_plan(
+        ChatCompletionRequest.model_validate(
+            {"messages": [{"role": "user", "content": "hi"}], "tools": chat_tools, **fields}
+        )
+    )
 
 
-def test_incomplete_and_failed_streams() -> None:
-    out = ResponseEvents(head())
-    events = parse([*out.opening(), out.delta("a"), *out.closing(finished("length"))])
-    assert events[-1].type == "response.incomplete" and events[-1].response.status == "incomplete"
-    out = ResponseEvents(head())
-    failed = parse([*out.opening(), out.delta("a"), out.failed(429, "busy")])[-1]
-    assert failed.type == "response.failed" and failed.response.error.message == "busy"
-    assert failed.response.error.code == "rate_limit_exceeded" and failed.sequence_number == 5
-    assert failed.response.output[0].content[0].text == "a"
-    assert failure_code(400) == "invalid_prompt" and failure_code(503) == "server_error"
+def test_each_tool_choice_is_the_chat_routes_plan() -> None:
+    assert plan_of() is None and plan_of(tool_choice="none") is None and plan_of(tool_choice="auto") is None
+    tools = [WEATHER, ADD]
+    auto = plan_of(tools=tools)
+    assert auto is not None and [f.name for f in auto.offered] == ["get_weather", "add"]
+    assert auto.grammar() is None and auto.parallel and auto == chat_plan()
+    assert auto.offered[0].parameters == WEATHER_PARAMS and auto.offered[0].description == "weather"
+    none = plan_of(tools=tools, tool_choice="none")
+    assert none is not None and none.offered == () and none.parser() is None
+    required = plan_of(tools=tools, tool_choice="required", parallel_tool_calls=False)
+    assert required == chat_plan(tool_choice="required", parallel_tool_calls=False)
+    assert required is not None and ")*" not in (required.grammar() or "x)*")
+    named = plan_of(tools=tools, tool_choice={"type": "function", "name": "add"})
+    assert named is not None and [f.name for f in named.forced] == ["add"] and not named.parallel
+    assert named == chat_plan(tool_choice={"type": "function", "function": {"name": "add"}})
+    assert (
+        named.grammar() == chat_plan(tool_choice={"type": "function", "function": {"name": "add"}}).grammar()
+    )  # type: ignore[union-attr]
+
+
+def test_tool_refusals_name_what_is_refused() -> None:
+    web = refusal(tools=[WEATHER, {"type": "web_search"}])
+    assert web.param == "tools[1].type" and "'web_search'" in str(web) and "not supported" in str(web)
+    assert refusal(tools=[{"type": "file_search", "vector_store_ids": []}]).param == "tools[0].type"
+    assert refusal(tools=[{"type": "function"}]).param == "tools[0].name"
+    choice = refusal(tools=[WEATHER], tool_choice={"type": "web_search_preview"})
+    assert choice.param == "tool_choice" and "'web_search_preview'" in str(choice)
+    assert (
+        refusal(tools=[WEATHER], tool_choice={"type": "allowed_tools", "mode": "auto"}).param == "tool_choice"
+    )
+    assert refusal(tools=[WEATHER], tool_choice={"type": "function"}).param == "tool_choice.name"
+    unknown = refusal(tools=[WEATHER], tool_choice={"type": "function", "name": "launch"})
+    assert unknown.code == "unknown_function" and "launch" in str(unknown)
+    assert refusal(tool_choice="required").param == "tool_choice"  # no tools
+    assert refusal(tool_choice={"type": "function", "name": "add"}).param == "tool_choice"
+    assert refusal(tools=[ADD, ADD]).param == "tools[1].name"
+    fmt = refusal(tools=[WEATHER], text={"format": {"type": "json_object"}})
+    assert fmt.param == "text.format"
+    assert plan_of(tools=[WEATHER], tool_choice="none", text={"format": {"type": "json_object"}}) is not None
+    deep: dict[str, Any] = {"type": "string"}
+    for _ in range(40):
+        deep = {"type": "array", "items": deep}
+    assert (
+        refusal(tools=[{"type": "function", "name": "deep", "parameters": deep}]).code == "schema_too_complex"
+    )
+    for bad in (
+        {"tool_choice": "sometimes"},
+        {"tools": [{"type": "function", "name": "no spaces"}]},
+        {"tools": [ADD] * 129},
+    ):
+        with pytest.raises(ValidationError):
+            body(**bad)
+
+
+def call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "function_call", "call_id": call_id, "name": name, "arguments": json.dumps(arguments)}
+
+
+def test_function_call_items_are_the_chat_tool_history() -> None:
+    items = [
+        {"role": "user", "content": "weather in Paris, and 1 + 2?"},
+        {"role": "assistant", "content": [{"type": "output_text", "text": "Let me see."}]},
+        {**call("call_1", "get_weather", {"city": "Paris"}), "id": "fc_1", "status": "completed"},
+        call("call_2", "add", {"a": 1, "b": 2}),
+        {"type": "function_call_output", "call_id": "call_1", "output": '{"temperature": 18}'},
+        {
+            "type": "function_call_output",
+            "call_id": "call_2",
+            "output": [{"type": "input_text", "text": "3"}],
+        },
+    ]
+    chat = [
+        {"role": "user", "content": "weather in Paris, and 1 + 2?"},
+        {
+            "role": "assistant",
+            "content": "Let me see.",
+            "tool_calls": [
+                {"id": c, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+                for c, n, a in (
+                    ("call_1", "get_weather", {"city": "Paris"}),
+                    ("call_2", "add", {"a": 1, "b": 2}),
+                )
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": '{"temperature": 18}'},
+        {"role": "tool", "tool_call_id": "call_2", "name": "add", "content": "3"},
+    ]
+    assert messages(body(input=items)) == chat_messages([ChatMessage.model_validate(m) for m in chat])
+    alone = messages(body(input=[items[0], items[3]]))
+    assert alone[1] == {"role": "assistant", "content": "", "tool_calls": chat[1]["tool_calls"][1:]}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("item", "param"),
+    [
+        ({"type": "function_call", "call_id": "c", "name": "add"}, "input[1].arguments"),
+        ({"type": "function_call", "name": "add", "arguments": "{}"}, "input[1].call_id"),
+        ({"type": "function_call_output", "call_id": "call_1"}, "input[1].output"),
+        ({"type": "function_call_output", "output": "3"}, "input[1].call_id"),
+        ({"type": "function_call_output", "call_id": "call_9", "output": "3"}, "input[1].call_id"),
+        (
+            {"type": "function_call_output", "call_id": "call_1", "output": [{"type": "input_image"}]},
+            "input[1].output[0]",
+        ),
+    ],
+)
+def test_bad_tool_items(item: dict[str, Any], param: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        messages(body(input=[call("call_1", "add", {"a": 1, "b": 2}), item]))
+    assert info.value.param == param
+
+
+def test_engine_request_takes_the_plans_grammar() -> None:
+    def request(**fields: Any) -> Any:
+        b = body(**fields)
+        return engine_request([1], b, n_vocab=10, n_ctx=64, default_max_tokens=8, stop=(), tools=tool_plan(b))
+
+    named = plan_of(tools=[WEATHER], tool_choice={"type": "function", "name": "get_weather"})
+    assert named is not None
+    assert (
+        request(tools=[WEATHER], tool_choice={"type": "function", "name": "get_weather"}).grammar
+        == named.grammar()
+    )
+    assert request(tools=[WEATHER]).grammar is None  # auto: free text, parsed
