@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -19,7 +19,9 @@ from llamanet.swarm.node import SwarmNode
 from llamanet.swarm.validation import RecordLimits
 from llamanet_common.certs import issue_certificate
 from llamanet_common.identity import NodeIdentity
-from llamanet_common.record import NodeRecord, RecordFields
+from llamanet_common.record import RecordFields
+from tests.integration.test_dht_swarm import ids
+from tests.swarmrecords import eventually
 
 pytestmark = pytest.mark.timeout(90)
 HOST = "127.0.0.1"
@@ -71,17 +73,6 @@ async def member(
     m = Member(chain, authority)
     await m.node.start(HOST, 0, [bootstrap])
     return m
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
-def ids(records: list[NodeRecord]) -> set[str]:
-    return {r.node_id for r in records}
 
 
 @pytest.fixture
