@@ -215,7 +215,8 @@ class Runtime:
         if keep <= 0:
             return True
         pos_min = int(held.llama_memory_seq_pos_min(self.memory, seq))
-        return 0 <= pos_min <= max(0, keep - self.n_swa)
+        pos_max = int(held.llama_memory_seq_pos_max(self.memory, seq))
+        return 0 <= pos_min <= max(0, keep - self.n_swa) and pos_max >= keep - 1
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self.memory, True)
