@@ -77,6 +77,7 @@ def runtime_config(settings: Settings) -> RuntimeConfig:
         n_parallel=settings.n_parallel,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,
+        prefix_cache=settings.prefix_cache,
     )
 
 

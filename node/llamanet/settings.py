@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     n_parallel: int | None = Field(
         None, ge=1, le=64, description="Slots decoded together; default: as many as memory allows, up to 8"
     )
+    prefix_cache: bool = Field(
+        True,
+        description="Reuse cached prompt prefixes (PREFIX_CACHE): a slot's own, or another slot's copied, "
+        "so a shared system prompt is evaluated once; off: every prompt is evaluated in full",
+    )
     max_queue: int = Field(64, ge=0, description="Requests waiting for a slot before 429")
     max_tokens_default: int = Field(512, ge=1, description="max_tokens when a request gives none")
     embeddings: bool = Field(

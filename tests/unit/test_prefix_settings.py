@@ -20,3 +20,11 @@ def test_bad_prefix_settings_are_refused_at_start() -> None:
     for bad in ({"prefix_min_chars": 0}, {"prefix_load_bound": -0.1}, {"prefix_routing": "maybe"}):
         with pytest.raises(ValidationError):
             Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_prefix_cache_is_on_by_default_and_switches_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().prefix_cache is True
+    s = settings_from(build_parser().parse_args(["node", "--prefix-cache", "off"]))
+    assert s.prefix_cache is False
+    monkeypatch.setenv("PREFIX_CACHE", "off")
+    assert Settings().prefix_cache is False

@@ -119,6 +119,11 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         int,
         "slots decoded together (N_PARALLEL; default: what memory fits, <= 8)",
     ),
+    "--prefix-cache": (
+        "prefix_cache",
+        str,
+        "on|off: reuse cached prompt prefixes, also across slots (PREFIX_CACHE, default on)",
+    ),
     "--max-queue": ("max_queue", int, "requests waiting for a slot before 429 (MAX_QUEUE, default 64)"),
     "--max-tokens-default": ("max_tokens_default", int, "max_tokens when a request gives none (512)"),
     "--embeddings": (

@@ -16,7 +16,8 @@
 - ``llama_log``   llama.cpp's log lines into Python logging, with correct levels.
 - ``backends``    the compute backend and devices (ggml's registries); GPU layers only where a GPU serves.
 - ``gil_calls``   llama.cpp's short functions bound to keep the GIL (``ctypes.PyDLL``): no hand-over cost.
-- ``runtime``     loads the model and creates the multi-sequence context.
+- ``runtime``     loads the model and creates the multi-sequence context; trims and copies sequences' cells.
+- ``prefix_cache`` which slot a request takes and whose cached prefix it reuses (any slot's; LRU eviction).
 - ``embedder``    ``--embeddings``: a second, pooled context on the same model, on a thread of its own.
 - ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
 - ``outbox``      hands a decode step's events to the event loop at once (one wake-up per step).

@@ -1,7 +1,12 @@
 """Loads a GGUF model and creates the multi-sequence llama.cpp context the scheduler decodes in.
 
 The context holds ``n_parallel`` sequences, each with its own ``n_ctx`` cells (``kv_unified`` off),
-exactly as ``llama-server -np N`` lays them out.
+exactly as ``llama-server -np N`` lays them out: a request that fits ``n_ctx`` always fits its slot, and
+the decode step is the same as llama-server's. A prefix held by another slot is reused by copying that
+slot's cells (``seq_copy``: llama.cpp copies the whole stream at the next decode, as llama-server's
+``copy_state_to`` does) and dropping what follows the prefix. With a sliding-window (SWA) cache
+(Gemma 3) a slot may have dropped its oldest positions; a prefix is kept only while the window of
+positions before its end is still held, else its tokens are evaluated again.
 
 Between two ``llama_decode`` calls the decode thread avoids GIL-releasing calls (see ``gil_calls``):
 token texts and end-of-generation flags come from tables filled on first use, greedy picks read the
@@ -36,6 +41,7 @@ class RuntimeConfig:
     n_parallel: int = 4
     n_threads: int = 2
     n_gpu_layers: int = 0
+    prefix_cache: bool = True  # reuse cached prompt prefixes (a slot's own, or copied from another)
 
 
 class Runtime:
@@ -72,6 +78,7 @@ class Runtime:
         self.memory = llama_cpp.llama_get_memory(self.ctx)
         self.n_vocab = self.model.n_vocab()
         self.n_ctx_slot = int(llama_cpp.llama_n_ctx_seq(self.ctx))
+        self.n_swa = max(0, int(llama_cpp.llama_model_n_swa(self.model.model)))  # 0: no sliding window
         self.batch = llama_cpp.llama_batch_init(config.n_batch, 0, 1)
         self._piece = ctypes.create_string_buffer(256)
         self._row_type = ctypes.POINTER(ctypes.c_float * self.n_vocab)
@@ -183,13 +190,33 @@ class Runtime:
         return np.ctypeslib.as_array(row)
 
     def seq_trim(self, seq: int, keep: int) -> bool:
-        """Drop a sequence's cells from position ``keep`` on; False if the cache cannot do partial removal."""
-        ok = bool(llama_cpp.llama_memory_seq_rm(self.memory, seq, keep, -1))
-        if ok and keep > 0 and llama_cpp.llama_memory_seq_pos_min(self.memory, seq) > 0:
-            ok = False  # sliding-window layers already dropped part of the prefix
+        """Drop a sequence's cells from position ``keep`` on; False (and the sequence emptied) when the
+        first ``keep`` positions cannot be reused."""
+        mem = self.memory
+        ok = bool(held.llama_memory_seq_rm(mem, seq, keep, -1)) and self._holds_prefix(seq, keep)
         if not ok:
-            llama_cpp.llama_memory_seq_rm(self.memory, seq, -1, -1)
+            held.llama_memory_seq_rm(mem, seq, -1, -1)
         return ok
+
+    def seq_copy(self, src: int, dst: int, keep: int) -> bool:
+        """Make ``dst`` hold ``src``'s first ``keep`` positions; False (``dst`` untouched) if ``src`` no
+        longer holds what they need. llama.cpp copies the stream's KV data at the next decode, before
+        that decode writes anything, so ``src`` may go on generating."""
+        if not self._holds_prefix(src, keep):
+            return False
+        held.llama_memory_seq_rm(self.memory, dst, -1, -1)
+        held.llama_memory_seq_cp(self.memory, src, dst, -1, -1)  # whole stream: metadata now, data later
+        return self.seq_trim(dst, keep)
+
+    def _holds_prefix(self, seq: int, keep: int) -> bool:
+        """Whether decoding can go on from position ``keep`` of ``seq``: every layer holds the positions
+        the next token attends to. Full-attention layers keep all; SWA layers keep a contiguous range
+        from ``llama_memory_seq_pos_min`` and need the window before ``keep`` (llama-server's rule)."""
+        if keep <= 0:
+            return True
+        pos_min = int(held.llama_memory_seq_pos_min(self.memory, seq))
+        pos_max = int(held.llama_memory_seq_pos_max(self.memory, seq))
+        return 0 <= pos_min <= max(0, keep - self.n_swa) and pos_max >= keep - 1
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self.memory, True)

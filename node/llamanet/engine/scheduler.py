@@ -2,8 +2,10 @@
 
 Each step makes one ``llama_decode`` call holding the next token of every generating sequence plus
 prompt chunks of newly admitted ones (prompt work is interleaved, so a long prompt never starves the
-others). Each slot keeps the tokens its KV cells hold, so a new request that shares a prefix with a
-slot's last one (a chat's next turn) skips re-processing it.
+others). Each slot keeps the tokens its KV cells hold, so a new request that shares a prefix with
+what a slot holds skips re-processing it: its own slot's cells (a chat's next turn), or a copy of
+another slot's, busy or idle (a shared system prompt is evaluated once per node). ``prefix_cache``
+decides which; ``cached_tokens`` is exactly the prompt tokens not evaluated.
 """
 
 from __future__ import annotations
@@ -20,21 +22,13 @@ from llamanet.engine.events import Event, Failed, Finished, FinishReason, TokenD
 from llamanet.engine.logprobs import token_logprobs
 from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
+from llamanet.engine.prefix_cache import Placement, SlotState, common_prefix, place
 from llamanet.engine.runtime import Runtime
 from llamanet.engine.sampler import Greedy, Sampler
 from llamanet.engine.stats import EngineStats, ThroughputMeter
 from llamanet.engine.textstream import TextStream
 
 log = logging.getLogger(__name__)
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 @dataclass(eq=False)
@@ -158,21 +152,37 @@ class Scheduler:
             outbox.flush()
 
     def _admit(self) -> None:
+        copied: set[int] = set()  # slots whose cells wait for a copy at the next decode: no sources yet
+        reuse = self.rt.config.prefix_cache
         while self._waiting:
-            free = [s for s in self.slots if s.job is None]
-            if not free:
+            states = [SlotState(s.id, s.tokens, s.job is not None, s.last_used) for s in self.slots]
+            placed = place(self._waiting[0].request.prompt_tokens, states, reuse=reuse, no_source=copied)
+            if placed is None:
                 return
             job = self._waiting.popleft()
-            prompt = job.request.prompt_tokens
-            slot = max(free, key=lambda s: (common_prefix(s.tokens, prompt), -s.last_used))
-            keep = min(common_prefix(slot.tokens, prompt), len(prompt) - 1)
-            if not self.rt.seq_trim(slot.id, keep):
-                keep = 0
-            slot.tokens = slot.tokens[:keep]
+            slot = self.slots[placed.slot]
+            keep = self._take(slot, placed, job.request.prompt_tokens)
+            if placed.source is not None and keep == placed.keep:
+                copied.add(slot.id)
             job.n_past = keep
             job.cached_tokens = keep
-            job.pending = list(prompt[keep:])
+            job.pending = list(job.request.prompt_tokens[keep:])
             slot.job = job
+
+    def _take(self, slot: Slot, placed: Placement, prompt: list[int]) -> int:
+        """Set up ``slot``'s cells for ``placed``; returns the prompt tokens they hold."""
+        if placed.source is not None:
+            if self.rt.seq_copy(placed.source, slot.id, placed.keep):
+                slot.tokens = self.slots[placed.source].tokens[: placed.keep]
+                return placed.keep
+            # the source's sliding window moved past the prefix: fall back to the slot's own cells
+            keep = min(common_prefix(slot.tokens, prompt), len(prompt) - 1)
+        else:
+            keep = placed.keep
+        if not self.rt.seq_trim(slot.id, keep):
+            keep = 0
+        slot.tokens = slot.tokens[:keep]
+        return keep
 
     def _release(self, slot: Slot) -> None:
         if slot.job is not None:

@@ -1,4 +1,4 @@
-from llamanet.engine.scheduler import common_prefix
+from llamanet.engine.prefix_cache import common_prefix
 
 
 def test_common_prefix() -> None:
