@@ -122,14 +122,17 @@ class SwarmNode:
 
     async def _missing_peers(self) -> list[Address]:
         """The configured peers to ping now (``peers_to_join``)."""
-        addrs = await resolve_peers(self._peers)
+        return self._missing_among(await resolve_peers(self._peers))
+
+    def _missing_among(self, addrs: list[Address]) -> list[Address]:
         own = self.identity.node_id_bytes
         return peers_to_join(addrs, self._answered, self.server.table_ids(), own)
 
     async def _try_join(self) -> tuple[bool, bool]:
         """Ping the configured peers not in our table: (did another node answer, has every configured
         peer that resolves answered now)."""
-        missing = await self._missing_peers()
+        addrs = await resolve_peers(self._peers)  # once per try: the check after the join reuses it
+        missing = self._missing_among(addrs)
         reached = False
         if missing:
             answered = await self.server.join_answers(missing)
@@ -138,7 +141,7 @@ class SwarmNode:
                 if node_id != self.identity.node_id_bytes:
                     reached = self.joined = True
                     log.info("reached bootstrap peer %s:%d", *addr)
-        return reached, not await self._missing_peers()
+        return reached, not self._missing_among(addrs)
 
     def _ensure_join_task(self) -> None:
         if self._join_task is None or self._join_task.done():
