@@ -6,6 +6,9 @@
 #   cluster/kind.sh load NAME IMAGE...   load locally built Docker images into it (never pulled)
 #   cluster/kind.sh kubeconfig [NAME]    print the kubeconfig path
 # NODE_IMAGE=kindest/node:v1.35.x uses a public kind image instead (machines with a registry).
+# KIND_EXPERIMENTAL_DOCKER_NETWORK=NET puts the cluster's node on Docker network NET (kind's own variable;
+# the e2e suite's sites, e2e/sites.py), else on kind's network `kind`; a cluster left on another network
+# is recreated.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 KUBECONFIG_DIR="${KUBECONFIG_DIR:-$ROOT/artifacts/clusters}"
@@ -32,7 +35,9 @@ case "$cmd" in
     if "$KIND" get clusters 2>/dev/null | grep -qx "$name"; then
       # a cluster left from an earlier run is reused only if its node runs and its API answers
       # (after a reboot or an engine restart the node container is stopped: recreate it)
+      network="${KIND_EXPERIMENTAL_DOCKER_NETWORK:-kind}"
       if [[ "$(docker inspect -f '{{.State.Running}}' "$name-control-plane" 2>/dev/null)" == true ]] \
+         && docker inspect -f '{{json .NetworkSettings.Networks}}' "$name-control-plane" | grep -q "\"$network\"" \
          && "$KIND" export kubeconfig --name "$name" --kubeconfig "$kubeconfig" >/dev/null 2>&1 \
          && "$kubectl" --kubeconfig "$kubeconfig" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
         echo "cluster $name exists and answers"

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from e2e import sites
 from e2e.kube import ARTIFACTS, RESTRICTED_LABELS, ROOT, Cluster, run
 from e2e.product import ModelServer, build_images, install_operator
+from e2e.sites import Site
 from llamanet.models.cache import ModelCache
 from llamanet.models.pull import pull
 from llamanet.settings import Settings
@@ -38,8 +40,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"rep_{rep.when}", rep)
 
 
-def kind_sh(*args: str, timeout: float = 1800) -> str:
-    proc = run([str(ROOT / "cluster" / "kind.sh"), *args], timeout=timeout, check=False)
+def kind_sh(*args: str, timeout: float = 1800, env: dict[str, str] | None = None) -> str:
+    proc = run([str(ROOT / "cluster" / "kind.sh"), *args], timeout=timeout, check=False, env=env)
     log = ARTIFACTS / f"kind-{'-'.join(args[:2])}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr)
@@ -50,26 +52,36 @@ def kind_sh(*args: str, timeout: float = 1800) -> str:
     return proc.stdout
 
 
-def make_cluster(name: str) -> Iterator[Cluster]:
-    kind_sh("up", name)
-    cluster = Cluster(name=name, kubeconfig=ROOT / "artifacts" / "clusters" / f"{name}.kubeconfig")
+def make_cluster(name: str, site: Site | None = None) -> Iterator[Cluster]:
+    """Cluster NAME, on its site's own network behind the site's NAT router when ``site`` is given."""
+    env = None
+    if site is not None:
+        sites.prepare(site)
+        env = {"KIND_EXPERIMENTAL_DOCKER_NETWORK": site.network}
+    kind_sh("up", name, env=env)
+    cluster = Cluster(name, ROOT / "artifacts" / "clusters" / f"{name}.kubeconfig", site)
     try:
+        if site is not None:
+            sites.join_site(site, cluster.node_container, sites.KIND_PORTS)
         yield cluster
     finally:
         if not KEEP:
             kind_sh("down", name, timeout=300)
+            if site is not None:
+                sites.remove(site)
 
 
 @pytest.fixture(scope="session")
 def site_a() -> Iterator[Cluster]:
-    """The first cluster (site A)."""
-    yield from make_cluster("llamanet-e2e-a")
+    """The first cluster (site A), on its own network behind its NAT router (``e2e/sites.py``)."""
+    yield from make_cluster("llamanet-e2e-a", sites.SITES["a"])
 
 
 @pytest.fixture(scope="session")
 def site_b(site_a: Cluster) -> Iterator[Cluster]:
-    """A second cluster (site B), created after site A, beside it on Docker's `kind` network."""
-    yield from make_cluster("llamanet-e2e-b")
+    """A second cluster (site B), created after site A, on another network behind another router: the
+    two reach each other only through both NATs."""
+    yield from make_cluster("llamanet-e2e-b", sites.SITES["b"])
 
 
 @pytest.fixture(scope="session")

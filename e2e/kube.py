@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from e2e.sites import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("LLAMANET_CACHE", Path.home() / ".cache" / "llamanet"))
@@ -95,10 +98,12 @@ RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"dro
 
 @dataclass(frozen=True)
 class Cluster:
-    """One kind cluster: NAME, its kubeconfig file and the node container(s)."""
+    """One kind cluster: NAME, its kubeconfig file and the node container(s); ``site`` the network and
+    NAT router it sits behind (``e2e/sites.py``), None on kind's own network."""
 
     name: str
     kubeconfig: Path
+    site: Site | None = None
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 300, check: bool = True) -> str:
         cmd = [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), *args]
@@ -122,19 +127,20 @@ class Cluster:
         return f"{self.name}-control-plane"
 
     def node_ip(self) -> str:
-        """The node's address on Docker's `kind` network (what another cluster's pods reach)."""
-        out = run(
-            [
-                "docker",
-                "inspect",
-                "-f",
-                '{{(index .NetworkSettings.Networks "kind").IPAddress}}',
-                self.node_container,
-            ]
-        ).stdout.strip()
+        """The node's address on its own Docker network (its site's, or kind's)."""
+        nets = json.loads(
+            run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", self.node_container]).stdout
+        )
+        network = self.site.network if self.site else "kind"
+        out = str(nets.get(network, {}).get("IPAddress", ""))
         if not out:
-            raise RuntimeError(f"{self.node_container} has no address on the kind network")
+            raise RuntimeError(f"{self.node_container} has no address on the {network} network")
         return out
+
+    def external_host(self) -> str:
+        """Where other sites reach this cluster's NodePorts: its site router's WAN address (the NAT in
+        front of it), or the node itself on kind's flat network."""
+        return self.site.wan_host if self.site else self.node_ip()
 
     def exec_in_pod(self, namespace: str, pod: str, *command: str, timeout: float = 60) -> str:
         return self.kubectl("exec", "-n", namespace, pod, "--", *command, timeout=timeout)

@@ -1,7 +1,7 @@
 """LlamaNet itself as the e2e tests install it: our images, the Helm chart, a model served over HTTP.
 
-The model reaches the cluster as a user's would: a plain HTTP file server on this host (Docker's `kind`
-network gateway address, reachable from every pod) serves the GGUF files of the local model cache, and
+The model reaches the cluster as a user's would: a plain HTTP file server on this host (a Docker network's
+gateway address, reachable from every pod) serves the GGUF files of the local model cache, and
 the LlamaNode's init container downloads one with its sha256 checked.
 """
 
@@ -91,13 +91,18 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def kind_gateway() -> str:
-    """This host's address on Docker's `kind` network (what pods use to reach the host)."""
-    nets = json.loads(run(["docker", "network", "inspect", "kind"]).stdout)
-    for cfg in nets[0]["IPAM"]["Config"]:
-        gateway = cfg.get("Gateway", "")
-        if gateway and ":" not in gateway:
-            return str(gateway)
-    raise RuntimeError("Docker's kind network has no IPv4 gateway")
+    """This host's address on the first Docker network of the suite's clusters (site A's, else kind's):
+    what pods use to reach the host. Any address of the host serves every network (it is the host's
+    own, not forwarded across the networks' isolation)."""
+    for network in ("llamanet-site-a", "kind"):
+        found = run(["docker", "network", "inspect", network], check=False)
+        if found.returncode != 0:
+            continue
+        for cfg in json.loads(found.stdout)[0]["IPAM"]["Config"]:
+            gateway = cfg.get("Gateway", "")
+            if gateway and ":" not in gateway:
+                return str(gateway)
+    raise RuntimeError("no Docker network of the suite (llamanet-site-a, kind) has an IPv4 gateway")
 
 
 def install_operator(cluster: Cluster, images: dict[str, str], extra: list[str] | None = None) -> None:

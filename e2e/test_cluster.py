@@ -2,12 +2,15 @@
 
 Nodes Ready; a pod from a locally built, never-pulled image; a ClusterIP Service reached by its cluster
 DNS name; StatefulSet pods resolving each other by stable names; an extended resource advertised by a
-status patch lets a pod requesting it schedule; a NodePort of one cluster reached from a pod of another.
+status patch lets a pod requesting it schedule; a NodePort of one cluster reached from a pod of another
+through both sites' NAT routers, and not around them.
 """
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from e2e.conftest import kind_sh
 from e2e.kube import GPU, RESTRICTED_CONTAINER, RESTRICTED_POD, Cluster, versions, wait_for
@@ -198,6 +201,12 @@ def test_nodeport_of_one_cluster_is_reachable_from_a_pod_of_the_other(
     node_port = site_a.json("get", "service", "-n", ns_a, "echo")["spec"]["ports"][0]["nodePort"]
     site_b.apply(client_pod("client", echo_image), ns_b)
     wait_for("client pod in site B", lambda: site_b.pod_phase(ns_b, "client") == "Running", 120)
-    url = f"http://{site_a.node_ip()}:{node_port}/across"
+    # through both NATs: site A's router forwards its NodePorts in from its WAN address
+    url = f"http://{site_a.external_host()}:{node_port}/across"
     answer = wait_for(f"site B -> {url}", lambda: get_from_pod(site_b, ns_b, "client", url), 60)
     assert answer == {"hostname": backend, "path": "/across"}
+    # and only through them: site A's node is not reachable from site B at its own address
+    if site_a.site is not None:
+        direct = f"http://{site_a.node_ip()}:{node_port}/direct"
+        with pytest.raises(RuntimeError):
+            get_from_pod(site_b, ns_b, "client", direct)
