@@ -89,7 +89,11 @@ def tokenizer_header(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _vocab_size(header: Path) -> int:
+def _vocabulary(header: Path) -> tuple[list[str], list[int], str]:
+    """The header's tokens, their types (1: normal) and the tokenizer model ("gpt2", "llama", ...)."""
+    tokens: list[str] = []
+    types: list[int] = []
+    model = ""
     with header.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         cur = _Cursor(memoryview(mm))
         try:
@@ -99,11 +103,48 @@ def _vocab_size(header: Path) -> int:
                 key, vtype = cur.string(), cur.u32()
                 if key == "tokenizer.ggml.tokens" and vtype == 9:
                     cur.u32()
-                    return cur.u64()
-                cur.skip_value(vtype)
+                    tokens = [cur.string() for _ in range(cur.u64())]
+                elif key == "tokenizer.ggml.token_type" and vtype == 9:
+                    cur.u32()
+                    types = [int(struct.unpack("<i", cur.take(4))[0]) for _ in range(cur.u64())]
+                elif key == "tokenizer.ggml.model" and vtype == _STR:
+                    model = cur.string()
+                else:
+                    cur.skip_value(vtype)
         finally:
             cur.data.release()
-    raise ValueError(f"{header}: no tokenizer.ggml.tokens")
+    if not tokens:
+        raise ValueError(f"{header}: no tokenizer.ggml.tokens")
+    return tokens, types or [1] * len(tokens), model
+
+
+def _gpt2_bytes() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: the character that stands for each byte in a token's text."""
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
+
+
+def unsampled_tokens(tokens: list[str], types: list[int], model: str) -> list[int]:
+    """Tokens a random model must never pick: control tokens (their text is empty) and, in a byte-level
+    vocabulary, tokens that are not whole UTF-8 (a stream of those shows no text). Greedy decoding of
+    random weights repeats one token, which could otherwise be such a one."""
+    table = _gpt2_bytes() if model == "gpt2" else None
+    out = []
+    for i, (text, kind) in enumerate(zip(tokens, types, strict=True)):
+        if kind != 1:
+            out.append(i)
+        elif table is not None:
+            try:
+                bytes(table[c] for c in text).decode("utf-8")
+            except (KeyError, UnicodeDecodeError):
+                out.append(i)
+    return out
 
 
 def _tensors(s: Shape, n_vocab: int) -> list[tuple[str, tuple[int, ...], int]]:
@@ -149,12 +190,25 @@ def _pattern(qtype: int, n_in: int, rng: np.random.Generator, blocks: int = 1 <<
     return arr.tobytes()
 
 
+def _embedding(qtype: int, dims: tuple[int, ...], zero_rows: list[int], rng: np.random.Generator) -> bytes:
+    """The token embeddings (weights of about unit size), the rows of ``zero_rows`` all zero: as the tied
+    output head they give those tokens a logit of 0 where the others spread over about +-sqrt(n_embd)."""
+    n_embd, n_vocab = dims
+    per_row = n_embd // 32
+    rows = bytearray(_pattern(qtype, 1, rng, blocks=n_vocab * per_row))
+    row_bytes = len(rows) // n_vocab
+    for i in zero_rows:
+        rows[i * row_bytes : (i + 1) * row_bytes] = bytes(row_bytes)
+    return bytes(rows)
+
+
 def write_random_llama(header: Path, shape: Shape | str, dst: Path, seed: int = 0) -> Path:
     """A llama model of ``shape`` with random weights and ``header``'s tokenizer, written to ``dst``."""
     s = SHAPES[shape] if isinstance(shape, str) else shape
     if s.n_embd % s.n_head or s.n_embd % 32 or s.n_ff % 32:
         raise ValueError(f"unusable shape {s}")
-    n_vocab = _vocab_size(header)
+    tokens, types, tok_model = _vocabulary(header)
+    n_vocab = len(tokens)
     tok_kvs, _ = _kvs(header, "tokenizer.")
     a = "llama."
     kvs = [
@@ -191,9 +245,10 @@ def write_random_llama(header: Path, shape: Shape | str, dst: Path, seed: int = 
             size = _nbytes(dims, qtype)
             if qtype == F32:
                 out.write(np.ones(dims[0], dtype="<f4").tobytes())
+            elif name == "token_embd.weight":  # also the output head: zero rows are never picked
+                out.write(_embedding(qtype, dims, unsampled_tokens(tokens, types, tok_model), rng))
             else:
-                n_in = 1 if name == "token_embd.weight" else dims[0]
-                pat = patterns.setdefault((qtype, n_in), _pattern(qtype, n_in, rng))
+                pat = patterns.setdefault((qtype, dims[0]), _pattern(qtype, dims[0], rng))
                 for done in range(0, size, len(pat)):
                     out.write(pat[: min(len(pat), size - done)])
             out.write(b"\0" * (-size % ALIGN))

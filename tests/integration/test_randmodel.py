@@ -11,7 +11,7 @@ from llamanet.engine.runtime import Runtime, RuntimeConfig
 from llamanet.models.cache import ModelCache
 from llamanet.models.gguf import read_gguf
 from tests.integration.conftest import SMOL
-from tests.randmodel import SHAPES, tokenizer_header, write_random_llama
+from tests.randmodel import SHAPES, _vocabulary, tokenizer_header, unsampled_tokens, write_random_llama
 
 pytestmark = pytest.mark.model
 
@@ -56,3 +56,18 @@ def test_a_random_model_loads_tokenizes_like_the_real_one_and_generates(
         assert rt.decode(len(tokens)) == 0
     finally:
         rt.close()
+
+
+def test_control_and_partial_utf8_tokens_are_never_picked(header: Path, tmp_path: Path) -> None:
+    from llama_cpp import Llama
+
+    tokens, types, model = _vocabulary(header)
+    never = set(unsampled_tokens(tokens, types, model))
+    assert {0, 1, 2} <= never  # <|endoftext|>, <|im_start|>, <|im_end|>
+    assert tokens.index("\u0120the") not in never and len(never) < 1000
+    llm = Llama(
+        str(write_random_llama(header, "smollm2-135m", tmp_path / "m.gguf")), n_ctx=128, verbose=False
+    )
+    out = llm.create_completion("Hello", max_tokens=24, temperature=0, logit_bias={0: -100.0, 2: -100.0})
+    text = out["choices"][0]["text"]
+    assert out["usage"]["completion_tokens"] == 24 and text.strip() and "\ufffd" not in text
