@@ -46,7 +46,9 @@ mv "$l" "$out.tmp/pkg/llama.cpp"
 mv "$out.tmp/src/llama_cpp" "$out.tmp/pkg/llama_cpp"
 rm -rf "$out.tmp/pkg/llama_cpp/lib"
 echo "$VERSION" >"$out.tmp/pkg/VERSION"
-tar -czf "$out.tmp/llama.cpp.tar.gz" -C "$out.tmp/pkg" .
+# reproducible (names sorted, fixed times, no gzip timestamp): gpu-check.sh keys its build cache on it
+tar --sort=name --mtime=2000-01-01 --owner=0 --group=0 --numeric-owner -cf - -C "$out.tmp/pkg" . \
+  | gzip -n >"$out.tmp/llama.cpp.tar.gz"
 rm -rf "$out.tmp/src" "$out.tmp/pkg"
 
 # the wheels: the node's requirements (pyproject.toml) and llama-cpp-python's, pinned to this venv's versions

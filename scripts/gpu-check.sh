@@ -32,8 +32,10 @@ PYTHON="${PYTHON:-python3}"
 start=$(date +%s)
 mkdir -p "$OUT" "$WORK"
 exec > >(tee -a "$OUT/gpu-check.log") 2>&1
+tee_pid=$!
+finish() { exec >&- 2>&-; wait "$tee_pid" 2>/dev/null; exit "$1"; }  # the whole log is in $OUT on return
 say() { printf '[%4ds] %s\n' "$(($(date +%s) - start))" "$*"; }
-fail() { say "FAILED: $*"; collect; exit 1; }
+fail() { say "FAILED: $*"; collect; finish 1; }
 collect() {
   local logs=()
   for f in "$WORK"/build-*/cmake.log "$WORK"/build-*/build.log "$WORK"/logs; do [ -e "$f" ] && logs+=("$f"); done
@@ -99,7 +101,7 @@ ls "$bin"/lib*.so "$bin"/llama-server | sed "s|^$bin/|    |" | paste -sd' '
 site="$WORK/site-$have-$(sha256sum "$BUNDLE/MANIFEST" | cut -c1-8)"
 if [ ! -f "$site/.complete" ]; then
   rm -rf "$site"
-  PIP_NO_INDEX=1 PIP_FIND_LINKS="" "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
+  env -u PIP_FIND_LINKS PIP_NO_INDEX=1 "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
     --no-cache-dir --disable-pip-version-check --target "$site" "$BUNDLE"/wheels/*.whl \
     || fail "installing the bundle's wheels"
   tar -xzf "$BUNDLE/llama.cpp.tar.gz" -C "$site" ./llama_cpp || fail "unpacking llama_cpp"
@@ -125,4 +127,4 @@ TMPDIR="$WORK/logs" "$PYTHON" "$root/bench/gpu_check.py" "${args[@]}"   # server
 rc=$?
 collect
 say "gpu-check: $([ "$rc" = 0 ] && echo PASSED || echo "FAILED ($rc)"); results in $OUT"
-exit "$rc"
+finish "$rc"
