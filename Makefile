@@ -9,7 +9,8 @@ PYTEST_ARGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean \
-        docker base-image images image-cuda compose-models cluster-image cluster cluster-down e2e
+        docker base-image images image-cuda compose-models cluster-image cluster cluster-down e2e \
+        gpu-bundle gpu-rehearse gpu-check
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
@@ -17,6 +18,8 @@ help:
 	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
 	@echo "make images - container images llamanet/node:dev and llamanet/operator:dev (images/README.md)"
 	@echo "make image-cuda - llamanet/node:dev-cuda (NVIDIA GPUs; a compile of hours on 2 cores), then its check"
+	@echo "make gpu-bundle - .gpu-bundle/ for the GPU check on a GPU host (images/README.md, \"GPU check\")"
+	@echo "make gpu-rehearse - the GPU check rehearsed here on CPU (about 10 minutes on 2 cores)"
 	@echo "make cluster / cluster-down - a local kind cluster on a node image built here (docs/cluster.md)"
 	@echo "make e2e    - the end-to-end suite on kind clusters (e2e/)"
 
@@ -112,6 +115,17 @@ CUDA_ARCHITECTURES ?= 80-real;86-real;89-real;90
 image-cuda: base-image
 	TAG=$(TAG) BUILD_ARGS="--build-arg CUDA_ARCHITECTURES=$(CUDA_ARCHITECTURES) $(BUILD_ARGS)" images/build.sh node-cuda
 	TAG=$(TAG) images/check-cuda.sh llamanet/node:$(TAG)-cuda
+
+# the GPU check (images/README.md, "GPU check"): the bundle a bare GPU host without network needs
+# (.gpu-bundle/, Python 3.12 wheels), its rehearsal here without a GPU, and the check itself (on that host)
+gpu-bundle: venv models
+	PYTHON=$(BIN)/python scripts/gpu-bundle.sh
+
+gpu-rehearse: venv models
+	PYTHON=$(BIN)/python scripts/gpu-rehearse.sh
+
+gpu-check:
+	bash scripts/gpu-check.sh
 
 # copy the host's model cache into the compose swarm's models volume (no download in containers)
 MODELS_DIR ?= $(HOME)/.cache/llamanet/models

@@ -9,6 +9,9 @@ servers run at once and take turns, round by round, and the tables report median
 difference between servers).
 
     python bench/node_throughput.py --model smollm2-135m [--llama-server PATH] [--rounds 5]
+
+On a GPU (bench/gpu_check.py): ``--n-gpu-layers -1`` offloads every layer in every server, ``--json PATH``
+writes the results for a report, ``--no-in-process`` leaves out the two in-process rows.
 """
 
 from __future__ import annotations
@@ -139,10 +142,19 @@ def server(
         proc.wait(timeout=60)
 
 
-def in_process(model: Path, threads: int, max_tokens: int, ban: dict[str, float], runs: int) -> StreamResult:
+def in_process(
+    model: Path, threads: int, max_tokens: int, ban: dict[str, float], runs: int, gpu_layers: int = 0
+) -> StreamResult:
     from llama_cpp import Llama
 
-    llm = Llama(str(model), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
+    llm = Llama(
+        str(model),
+        n_ctx=1024,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_gpu_layers=gpu_layers,
+        verbose=False,
+    )
     bias = {int(k): v for k, v in ban.items()}
     results = []
     for _ in range(runs):
@@ -158,14 +170,20 @@ def in_process(model: Path, threads: int, max_tokens: int, ban: dict[str, float]
     return median_result(results)
 
 
-def engine_in_process(model: Path, threads: int, n: int, max_tokens: int, ban: dict[str, float]) -> float:
+def engine_in_process(
+    model: Path, threads: int, n: int, max_tokens: int, ban: dict[str, float], gpu_layers: int = 0
+) -> float:
     """Aggregate tokens/s of n streams through our Engine directly: the decoder without HTTP."""
     from llamanet.engine.engine import Engine
     from llamanet.engine.events import TokenDelta
     from llamanet.engine.params import GenerationRequest, SamplingParams
     from llamanet.engine.runtime import RuntimeConfig
 
-    engine = Engine.load(model, "bench", RuntimeConfig(n_ctx=1024, n_parallel=n, n_threads=threads))
+    engine = Engine.load(
+        model,
+        "bench",
+        RuntimeConfig(n_ctx=1024, n_parallel=n, n_threads=threads, n_gpu_layers=gpu_layers),
+    )
     params = SamplingParams(temperature=0, logit_bias={int(k): v for k, v in ban.items()})
 
     async def one(tokens: int) -> int:
@@ -207,6 +225,28 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
+def write_json(
+    path: Path,
+    model: str,
+    single_rows: dict[str, StreamResult],
+    conc_rows: dict[tuple[str, int], tuple[float, int, list[float]]],
+    engine_rows: dict[int, float],
+) -> None:
+    conc = [
+        {"server": label, "streams": n, "tokens_per_s": tps, "completed": done}
+        | {"ttft_p50_s": pct(ttfts, 0.5), "ttft_p95_s": pct(ttfts, 0.95)}
+        for (label, n), (tps, done, ttfts) in conc_rows.items()
+    ]
+    conc += [
+        {"server": "llamanet engine in-process", "streams": n, "tokens_per_s": t}
+        for n, t in engine_rows.items()
+    ]
+    single = {
+        label: {"decode_tokens_per_s": r.decode_tps, "ttft_s": r.ttft} for label, r in single_rows.items()
+    }
+    path.write_text(json.dumps({"model": model, "single": single, "concurrent": conc}, indent=1))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="smollm2-135m")
@@ -217,7 +257,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5, help="concurrent rounds per server and level (median)")
     ap.add_argument("--concurrency", default="1,4,8")
     ap.add_argument("--ban", default=None, help="JSON logit_bias banning end-of-generation tokens")
+    ap.add_argument("--n-gpu-layers", type=int, default=0, help="layers on the GPU in every server (-1: all)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    ap.add_argument("--no-in-process", action="store_true", help="leave out the in-process rows")
     args = ap.parse_args()
+    if args.n_gpu_layers:
+        os.environ["N_GPU_LAYERS"] = str(args.n_gpu_layers)  # the node's setting, inherited by its process
+    ngl = ["-ngl", str(999 if args.n_gpu_layers < 0 else args.n_gpu_layers)] if args.n_gpu_layers else []
 
     path, name = ModelCache(Settings().models_dir).resolve(args.model)
     ban = json.loads(args.ban) if args.ban else EOG_BANS.get(name, {})
@@ -249,6 +295,7 @@ def main() -> int:
                 "-tb",
                 str(args.threads),
                 "--no-webui",
+                *ngl,
             ],
             port,
         )
@@ -272,6 +319,8 @@ def main() -> int:
                 str(args.threads),
                 "--n_threads_batch",
                 str(args.threads),
+                "--n_gpu_layers",
+                str(args.n_gpu_layers),
             ],
             port,
         )
@@ -312,10 +361,15 @@ def main() -> int:
                 )
                 conc_rounds[(label, n)] = [x[0] for x in rs]
     # our engine first: a llama-cpp-python Llama alive in the same process slows what runs after it
-    engine_rows = {n: engine_in_process(path, args.threads, n, args.max_tokens, ban) for n in levels}
-    single_rows["llama-cpp-python in-process"] = in_process(
-        path, args.threads, args.max_tokens, ban, args.runs
-    )
+    engine_rows: dict[int, float] = {}
+    if not args.no_in_process:
+        for n in levels:
+            engine_rows[n] = engine_in_process(path, args.threads, n, args.max_tokens, ban, args.n_gpu_layers)
+        single_rows["llama-cpp-python in-process"] = in_process(
+            path, args.threads, args.max_tokens, ban, args.runs, args.n_gpu_layers
+        )
+    if args.json:
+        write_json(args.json, name, single_rows, conc_rows, engine_rows)
 
     base = single_rows.get("llama-server")
     print(
