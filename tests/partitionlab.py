@@ -1,11 +1,12 @@
 """Two sites joined through a real NAT (``tests.netlab``): for the partition test and its bench.
 
 Site A, outside: node A (SmolLM2). Site B, behind the NAT: nodes B and S (Gemma 3, their ports forwarded
-in, as two pods with a NodePort each). S bootstraps from B, B from S (its site's seed) and from A; A has
-no configured peers, so only B can bring the sites back together after a partition. ``cut`` drops every
-packet the router forwards between the sites (iptables in the router's namespace); ``heal`` lets them
-through again. ``wait_merged`` measures until both sites list all nodes: A's ``/swarm/nodes`` lists B and
-S, B's and S's list A.
+in, as two pods with a NodePort each; forwarded from inside the site too: the hairpin NAT that
+docs/operator.md asks of a site behind NAT). S bootstraps from B, B from S (its site's seed) and from
+A; A has no configured peers, so only B can bring the sites back together after a partition. ``cut``
+drops every packet the router forwards between the sites (iptables in the router's namespace);
+``heal`` lets them through again. ``wait_merged`` measures until both sites list all nodes: A's
+``/swarm/nodes`` lists B and S, B's and S's list A.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from tests.integration.test_nat import DHT_FORWARD, HTTP_FORWARD, LabNode, chat,
 from tests.netlab import HOST_ADDR, INNER_ADDR, NAT_ADDR, NatLab, sh
 
 SEED_HTTP, SEED_DHT = 30002, 30003
-CUT = ("FORWARD", "-j", "DROP")
+# what the router forwards between the sites (traffic hairpinned inside site B stays)
+CUT = (("FORWARD", "-i", "rout", "-j", "DROP"), ("FORWARD", "-o", "rout", "-j", "DROP"))
 RPC_TIMEOUT_S = 5.0  # the nodes' DHT RPC timeout (``SwarmConfig.rpc_timeout_s``)
 
 
 def open_lab(tag: str) -> NatLab:
     forwards = [("udp", DHT_FORWARD, 8001), ("tcp", HTTP_FORWARD, 8000)]
     forwards += [("udp", SEED_DHT, 8003), ("tcp", SEED_HTTP, 8002)]
-    return NatLab(tag=tag, forwards=forwards).open()
+    return NatLab(tag=tag, forwards=forwards, hairpin=True).open()
 
 
 @dataclass
@@ -88,11 +90,13 @@ def node_id(node: LabNode) -> str:
 
 
 def cut(lab: NatLab) -> None:
-    sh("ip", "netns", "exec", lab.router, "iptables", "-I", *CUT)
+    for rule in CUT:
+        sh("ip", "netns", "exec", lab.router, "iptables", "-I", *rule)
 
 
 def heal(lab: NatLab) -> None:
-    sh("ip", "netns", "exec", lab.router, "iptables", "-D", *CUT)
+    for rule in CUT:
+        sh("ip", "netns", "exec", lab.router, "iptables", "-D", *rule)
 
 
 def models(node: LabNode) -> set[str]:
