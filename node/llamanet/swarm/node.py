@@ -14,8 +14,7 @@ from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key, record_keys
-from llamanet.swarm.peers import Address, backoff_delay, peers_to_join, resolve_host, resolve_peers
-from llamanet.swarm.peers import retry_until_done
+from llamanet.swarm.peers import Address, peers_to_join, resolve_host, resolve_peers, retry_until_done
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
 from llamanet_common.identity import NodeIdentity
@@ -152,10 +151,7 @@ class SwarmNode:
         """Retry the configured peers that have not answered (or dropped out of our table) with capped
         backoff until all are back; the heartbeat starts this again whenever one goes missing. Tries
         overlap (``retry_until_done``): none waits for the pings of the one before to time out."""
-        c = self.config
-        await retry_until_done(
-            self._join_try, lambda n: backoff_delay(n, initial=c.backoff_initial_s, cap=c.backoff_cap_s)
-        )
+        await retry_until_done(self._join_try, self.config.retry_delay)
 
     async def _join_try(self, attempt: int) -> bool:
         """Try ``attempt`` of the join loop: has every configured peer answered now."""
