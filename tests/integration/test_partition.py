@@ -12,6 +12,7 @@ Long soaks at the default heartbeat: ``bench/partition_heal.py``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +50,7 @@ HEAL_BOUND_S = 10 * HEARTBEAT_S + 3 * RPC_TIMEOUT_S
 def lab() -> Iterator[NatLab]:
     missing = missing_tools()
     assert missing is None, missing
-    nat = open_lab("p")
+    nat = open_lab(f"p{os.getpid() % 10000}")  # a run's own namespaces (``open`` clears a same-named lab)
     try:
         yield nat
     finally:
