@@ -144,6 +144,7 @@ bench: venv models
 	$(BIN)/python bench/routing_overhead.py
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
 	$(BIN)/python bench/soak.py --minutes 5
+	$(SUDO) $(BIN)/python bench/partition_heal.py --heartbeat 10 --rounds 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

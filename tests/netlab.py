@@ -8,8 +8,10 @@ Layout (``NatLab``)::
 The router masquerades everything the inner side sends out (``MASQUERADE --random``: the NAT's address
 and a random source port, as a cloud NAT or a kube-proxy SNAT does) and forwards the given ports in
 (``DNAT``), as a NodePort or a load balancer does. The host has no route into 10.213.2.0/24: the inner
-side is reachable only at the NAT's address and its forwarded ports. ``close`` deletes the namespaces
-(and with them every veth end and iptables rule the lab made).
+side is reachable only at the NAT's address and its forwarded ports. With ``hairpin``, the forwarded
+ports work from the inner side too (the router sends them back in, masqueraded as itself), as most
+routers and cloud load balancers do and as a site whose nodes advertise the NAT's address needs.
+``close`` deletes the namespaces (and with them every veth end and iptables rule the lab made).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def sh(*args: str) -> str:
 class NatLab:
     tag: str = field(default_factory=lambda: f"{os.getpid() % 100000}")
     forwards: list[tuple[str, int, int]] = field(default_factory=list)  # (proto, NAT port, inner port)
+    hairpin: bool = False
 
     @property
     def router(self) -> str:
@@ -87,6 +90,11 @@ class NatLab:
         for proto, outer, inner in self.forwards:
             sh(*nat, "PREROUTING", "-i", "rout", "-p", proto, "--dport", str(outer),
                "-j", "DNAT", "--to-destination", f"{INNER_ADDR}:{inner}")  # fmt: skip
+            if self.hairpin:
+                sh(*nat, "PREROUTING", "-i", "rin", "-d", NAT_ADDR, "-p", proto, "--dport", str(outer),
+                   "-j", "DNAT", "--to-destination", f"{INNER_ADDR}:{inner}")  # fmt: skip
+        if self.hairpin:
+            sh(*nat, "POSTROUTING", "-s", f"{INNER_NET}.0/24", "-o", "rin", "-j", "MASQUERADE")
         return self
 
     def close(self) -> None:

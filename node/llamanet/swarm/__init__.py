@@ -13,7 +13,8 @@
                   senders to 3x their request (amplification bound).
 - ``contact``     pure checks of an advertised contact address (where a sender is filed and reached).
 - ``peers``       DNS resolution of bootstrap peers and advertised hosts, which configured peers to (re)join,
-                  the retry backoff schedule.
+                  the retry backoff schedule and the retry loop (tries overlap: none waits for the one
+                  before to time out).
 - ``config``      ``SwarmConfig``: heartbeat, TTL, limits, caps, timeouts, swarm secret, advertised address.
 - ``protocol``    ``SwarmProtocol``: kademlia's protocol with framing, replay window, contact limits,
                   client-flag handling, entry RPCs.

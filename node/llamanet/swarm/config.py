@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from llamanet.swarm.peers import backoff_delay
 from llamanet.swarm.storage import StorageCaps
 from llamanet.swarm.validation import RecordLimits
 
@@ -33,3 +34,7 @@ class SwarmConfig:
     def record_ttl_s(self) -> float:
         """How long a published record lives without a republish (capped by the peers' max TTL)."""
         return min(self.heartbeat_interval_s * self.ttl_intervals, self.limits.max_ttl_s)
+
+    def retry_delay(self, attempt: int) -> float:
+        """The wait before try ``attempt`` (0-based) of the configured peers: the capped backoff."""
+        return backoff_delay(attempt, initial=self.backoff_initial_s, cap=self.backoff_cap_s)

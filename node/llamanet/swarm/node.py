@@ -14,7 +14,7 @@ from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key, record_keys
-from llamanet.swarm.peers import Address, backoff_delay, peers_to_join, resolve_host, resolve_peers
+from llamanet.swarm.peers import Address, peers_to_join, resolve_host, resolve_peers, retry_until_done
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
 from llamanet_common.identity import NodeIdentity
@@ -149,22 +149,19 @@ class SwarmNode:
 
     async def _join_loop(self) -> None:
         """Retry the configured peers that have not answered (or dropped out of our table) with capped
-        backoff until all are back; the heartbeat starts this again whenever one goes missing."""
-        attempt = 0
-        while True:
-            delay = backoff_delay(
-                attempt, initial=self.config.backoff_initial_s, cap=self.config.backoff_cap_s
-            )
-            await asyncio.sleep(delay)
-            reached, done = await self._try_join()
-            if reached:
-                log.info("joined peers after %d retries", attempt + 1)
-                # publish at once, so the peers just reached find us without waiting for a beat
-                if self._last_record is not None and not self._last_record.withdrawn:
-                    await self._heartbeat_once()
-            if done:
-                return
-            attempt += 1
+        backoff until all are back; the heartbeat starts this again whenever one goes missing. Tries
+        overlap (``retry_until_done``): none waits for the pings of the one before to time out."""
+        await retry_until_done(self._join_try, self.config.retry_delay)
+
+    async def _join_try(self, attempt: int) -> bool:
+        """Try ``attempt`` of the join loop: has every configured peer answered now."""
+        reached, done = await self._try_join()
+        if reached:
+            log.info("joined peers after %d retries", attempt + 1)
+            # publish at once, so the peers just reached find us without waiting for a beat
+            if self._last_record is not None and not self._last_record.withdrawn:
+                await self._heartbeat_once()
+        return done
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -1,4 +1,5 @@
-"""Bootstrap peers and advertised hosts: DNS resolution; which peers to (re)join; the retry backoff schedule.
+"""Bootstrap peers and advertised hosts: DNS resolution; which peers to (re)join; the retry backoff schedule
+and the retry loop (``retry_until_done``: tries overlap, none waits for the one before to time out).
 
 Parsing of peer lists: ``llamanet_common.addresses``.
 """
@@ -6,7 +7,11 @@ Parsing of peer lists: ``llamanet_common.addresses``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 async def resolve_peers(peers: list[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -27,6 +32,46 @@ async def resolve_host(host: str) -> str | None:
     """``host`` as an IPv4 address literal (resolved once if it is a name), or None if it does not resolve."""
     found = await resolve_peers([(host, 0)])
     return found[0][0] if found else None
+
+
+async def retry_until_done(
+    try_once: Callable[[int], Awaitable[bool]], delay: Callable[[int], float], max_in_flight: int = 8
+) -> None:
+    """Start try ``n`` (``try_once(n)``, n = 0, 1, ...) ``delay(n)`` seconds after try ``n - 1`` started
+    (the first after ``delay(0)``) until one returns True; tries still running then are cancelled.
+
+    A try starts on time whether or not the tries before it have finished (at most ``max_in_flight``
+    run at once; past that one is skipped): a ping to a peer still cut off waits a whole RPC timeout,
+    and a retry that waited for it would reach the peer up to that timeout late once the link heals
+    (at a 1 s heartbeat and the 5 s RPC timeout, 5 s of the 6 a retry took). A try that raised is
+    logged and counts as not done.
+    """
+    loop = asyncio.get_running_loop()
+    tries: set[asyncio.Task[bool]] = set()
+    attempt = 0
+    try:
+        while True:
+            deadline = loop.time() + delay(attempt)
+            while (left := deadline - loop.time()) > 0:
+                if not tries:
+                    await asyncio.sleep(left)
+                    break
+                finished, _ = await asyncio.wait(tries, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    tries.discard(task)
+                    if task.cancelled():
+                        continue
+                    if (error := task.exception()) is not None:
+                        log.warning("a try to reach the configured peers failed: %r", error)
+                    elif task.result():
+                        return
+            if len(tries) < max_in_flight:
+                tries.add(asyncio.ensure_future(try_once(attempt)))
+            attempt += 1
+    finally:
+        for task in tries:
+            task.cancel()
+        await asyncio.gather(*tries, return_exceptions=True)
 
 
 def backoff_delay(attempt: int, *, initial: float = 1.0, cap: float = 30.0, factor: float = 2.0) -> float:
