@@ -75,7 +75,7 @@ async def test_each_site_serves_through_a_partition_and_the_sites_rejoin_when_it
         started = time.monotonic()
         cut_off = chat(a, GEMMA)
         waited = time.monotonic() - started
-        assert cut_off.status_code in (502, 503, 404), cut_off.text
+        assert cut_off.status_code == 503, cut_off.text
         assert waited < 20, f"{waited:.1f}s: bounded connect timeout and failover, not the forward timeout"
         assert "error" in cut_off.json()
         print(
@@ -84,7 +84,8 @@ async def test_each_site_serves_through_a_partition_and_the_sites_rejoin_when_it
         wait_for(lambda: GEMMA not in models(a), 60, "site B's model to leave A's view (records expired)")
         started = time.monotonic()
         refused = chat(a, GEMMA)
-        assert refused.status_code in (404, 503), refused.text
+        # still a 503 (the swarm served it lately: unreachable, not unknown), never a 404
+        assert refused.status_code == 503, refused.text
         assert time.monotonic() - started < 10, "a request for an unreachable site's model must not hang"
         assert "error" in refused.json()
         # each site goes on serving its own model

@@ -20,6 +20,7 @@ With I/O:
 - ``capped``        reading a peer's answer within a byte cap and an idle timeout (and small JSON GETs).
 - ``candidates``    ``plan``: eligible views, two probed (``/status`` validated), in pipeline order.
 - ``directory``     ``SwarmDirectory``: this node's cached DHT lookups as ``NodeView`` lists.
+- ``recent_models`` ``RecentModels``: models served lately (a vanished one is a 503, not a 404).
 - ``members``       ``CertifiedPeers``: with a swarm authority, whose forwarded work is taken (the sender's
                     record and its certificate chain, checked with the current clock).
 - ``forwarder``     HTTP forwarding with failover before the first token; ``Upstream`` byte streams.

@@ -39,6 +39,7 @@ from llamanet.routing.errors import (
 )
 from llamanet.routing.forwarder import Forwarder, Outgoing, Upstream
 from llamanet.routing.prefix import PREFIX_OFF, Load, PrefixPolicy
+from llamanet.routing.recent_models import RecentModels
 from llamanet.routing.selection import Rules
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed, prefer_site, request_policy
 from llamanet.routing.view import NodeView
@@ -82,6 +83,7 @@ class RequestRouter:
         self.prefix = prefix  # --prefix-routing: requests sharing a prefix go to the same node
         self.local_status = local_status  # this node's load, for the prefix rule's bounded load
         self.local_embeddings = local_embeddings  # --embeddings: this node serves embedding requests
+        self.recent = RecentModels()  # models served lately: gone now means 503, not 404
 
     async def models(self) -> dict[str, list[str]]:
         """Every model in the swarm with the ids of the nodes serving it (this node included)."""
@@ -91,6 +93,7 @@ class RequestRouter:
                 ids = out.setdefault(m, [])
                 if view.node_id not in ids:
                     ids.append(view.node_id)
+        self.recent.saw(out, time.monotonic())
         return out
 
     def request_sites(self, header: str | None) -> SitePolicy:
@@ -166,7 +169,11 @@ class RequestRouter:
                 return here
             if allowed:
                 raise NoNodeForModelError(f"every node serving {model!r} failed moments ago; retry shortly")
-            raise UnknownModelError(model, sorted(await self.models()))
+            listed = sorted(await self.models())
+            ago = self.recent.seen_ago(model, now)
+            if ago is not None:  # served lately: its nodes are unreachable now (a partition?), not gone
+                raise NoNodeForModelError(f"no node serving {model!r} is reachable now (seen {ago:.0f}s ago)")
+            raise UnknownModelError(model, listed)
         plan = await planning.plan(
             others,
             model,
@@ -269,6 +276,8 @@ class RequestRouter:
         found = [v for v in await self.directory.views(model) if model in v.models]
         if not found:
             found = [v for v in await self.directory.views() if model in v.models]
+        if found:
+            self.recent.saw([model], time.monotonic())
         return found
 
     async def _fetch_status(self, view: NodeView) -> object:

@@ -254,3 +254,20 @@ async def test_a_broken_ndjson_stream_ends_with_an_error_line_its_clients_can_re
     lines = b"".join([c async for c in upstream.chunks]).decode().splitlines()
     assert json.loads(lines[0])["done"] is False
     assert "failed mid-stream" in json.loads(lines[-1])["error"]  # Ollama's error line, not SSE
+
+
+async def test_a_model_whose_nodes_vanished_is_a_503_not_a_404_while_remembered() -> None:
+    r = router([record("a")], statuses({"a": {"status": "ready", "slots_total": 4, "slots_free": 4}}))
+    assert isinstance(await r.decide("m", hops=0), Forward)
+
+    async def nothing(model: str | None) -> list[NodeRecord]:
+        return []
+
+    r.directory = SwarmDirectory(nothing, SELF)  # its records expired (a partition), the swarm served it
+    with pytest.raises(NoNodeForModelError, match="'m' is reachable now"):
+        await r.decide("m", hops=0)
+    r.recent.remember_s = 0.0  # forgotten: an unknown model again
+    with pytest.raises(UnknownModelError):
+        await r.decide("m", hops=0)
+    with pytest.raises(UnknownModelError):  # a name never served is never remembered
+        await r.decide("never-served", hops=0)
