@@ -19,7 +19,7 @@ help:
 	@echo "make images - container images llamanet/node:dev and llamanet/operator:dev (images/README.md)"
 	@echo "make image-cuda - llamanet/node:dev-cuda (NVIDIA GPUs; a compile of hours on 2 cores), then its check"
 	@echo "make gpu-bundle - .gpu-bundle/ for the GPU check on a GPU host (images/README.md, \"GPU check\")"
-	@echo "make gpu-rehearse - the GPU check rehearsed here on CPU (about 10 minutes on 2 cores)"
+	@echo "make gpu-rehearse - the GPU check rehearsed here on CPU (its llama.cpp build: ~6 min on 2 idle cores, cached)"
 	@echo "make cluster / cluster-down - a local kind cluster on a node image built here (docs/cluster.md)"
 	@echo "make e2e    - the end-to-end suite on kind clusters (e2e/)"
 

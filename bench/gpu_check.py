@@ -18,6 +18,7 @@ Writes ``results.json`` and ``results.md`` (the tables for docs/benchmarks.md) t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests import randmodel
 from tests.nodeproc import free_port
 from tests.randmodel import write_random_llama
 
@@ -37,6 +39,7 @@ from bench.node_throughput import node_command, server
 
 BAN = '{"0": -100.0, "2": -100.0}'  # SmolLM2's end-of-generation tokens, so every stream runs its length
 SERVERS = ("llamanet node", "llama-server")
+GENERATOR = hashlib.sha256(Path(randmodel.__file__).read_bytes()).hexdigest()[:8]
 
 
 def vram_used_mib() -> int | None:
@@ -188,7 +191,7 @@ def main() -> int:
             print(f">> {shape}: left out, {left:.0f} s left", flush=True)
             results["skipped"].append(f"{shape}: {left:.0f} s left")
             break
-        path = args.models / f"random-{shape}.gguf"
+        path = args.models / f"random-{shape}-{GENERATOR}.gguf"  # a rerun reuses it; a new generator not
         s = time.monotonic()
         if not path.is_file():
             write_random_llama(args.tokenizer, shape, path)

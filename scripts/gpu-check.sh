@@ -38,7 +38,7 @@ say() { printf '[%4ds] %s\n' "$(($(date +%s) - start))" "$*"; }
 fail() { say "FAILED: $*"; collect; finish 1; }
 collect() {
   local logs=()
-  for f in "$WORK"/build-*/cmake.log "$WORK"/build-*/build.log "$WORK"/logs; do [ -e "$f" ] && logs+=("$f"); done
+  for f in "${build:-/-}/cmake.log" "${build:-/-}/build.log" "$WORK/logs"; do [ -e "$f" ] && logs+=("$f"); done
   [ "${#logs[@]}" -gt 0 ] && tar -czf "$OUT/logs.tar.gz" "${logs[@]}" 2>/dev/null
   true
 }

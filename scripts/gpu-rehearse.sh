@@ -2,7 +2,7 @@
 # The GPU check rehearsed here, without a GPU (images/README.md, "GPU check"): proves the bundle is
 # complete and scripts/gpu-check.sh runs end to end, as the GPU host would run it.
 #
-#   scripts/gpu-rehearse.sh        # make gpu-rehearse; about 10 minutes on 2 cores (the llama.cpp build)
+#   scripts/gpu-rehearse.sh        # make gpu-rehearse: the llama.cpp build (~6 min on 2 idle cores), then ~4 min
 #
 # 1. a bundle for this machine's python3 (GPU_PYTHON_VERSION=<its version> scripts/gpu-bundle.sh);
 # 2. a copy of what the device tool uploads: the files git tracks or does not ignore, plus the bundle;
