@@ -35,6 +35,7 @@ from llamanet_common.record import RecordFields, build_record
 
 DEAD_NET = "127.0.50."  # nothing listens there: a contact pointing at it never answers
 Contact = tuple[bytes, str, int]
+FLOOD_IN_FLIGHT = 32  # stores a sybil has in flight (more only queues behind the one event loop)
 
 
 def near_ids(key: bytes, count: int, rng: random.Random) -> list[bytes]:
@@ -74,13 +75,13 @@ async def closest_peers(protocol: SwarmProtocol, key: str, ksize: int, alpha: in
 
 
 async def flood(protocol: SwarmProtocol, peers: list[Node], stores: list[tuple[str, str]]) -> int:
-    """Send every (key, raw) store to every peer, 64 RPCs at a time; how many were accepted."""
+    """Send every (key, raw) store to every peer, ``FLOOD_IN_FLIGHT`` RPCs at a time; how many were
+    accepted."""
     calls = [(peer, key, raw) for key, raw in stores for peer in peers]
     accepted = 0
-    for first in range(0, len(calls), 64):
-        results = await asyncio.gather(
-            *(protocol.call_store_entry(p, k, r) for p, k, r in calls[first : first + 64])
-        )
+    for first in range(0, len(calls), FLOOD_IN_FLIGHT):
+        chunk = calls[first : first + FLOOD_IN_FLIGHT]
+        results = await asyncio.gather(*(protocol.call_store_entry(p, k, r) for p, k, r in chunk))
         accepted += sum(results)
     return accepted
 
@@ -153,7 +154,7 @@ class Replayer:
         protocol.datagram_received = received  # type: ignore[method-assign]
 
     def capture(self, datagram: bytes, addr: Any) -> None:
-        if self.capturing and len(self.captured) < self.limit:
+        if self.capturing and len(self.captured) < self.limit and not str(addr[0]).startswith(DEAD_NET):
             frame = decode_frame(datagram, secret=None)
             if frame is not None and frame.payload[:1] == b"\x00":
                 self.captured.append((datagram, (str(addr[0]), int(addr[1]))))

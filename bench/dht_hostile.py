@@ -1,316 +1,133 @@
 """DHT under attack: lookup success, hops and RPCs with 20 % hostile in-process nodes, defences on vs off.
 
 Usage: PYTHONPATH=common:node python bench/dht_hostile.py [--nodes 500] [--hostile-fraction 0.2]
-       [--lookups 200] [--seed 1] [--json dht_hostile.json]
+       [--lookups 200] [--seed 1] [--json artifacts/dht_hostile.json]
 
-Two swarms of the same plan (same keys, addresses, roles and workload) run in one process on loopback
-aliases: honest nodes 8 to an address on 127.0.1.x.., hostile ones on a few addresses of their own. In
-the "on" swarm every node runs the current swarm code; in the "off" swarm the defences of issue #14 are
-switched off in every node (``bench/dht_defences_off.py`` says exactly which). The hostile nodes are
-split into sybil storers, bogus-contact peers and replayers (``bench/dht_attackers.py``). The lookups run
-in interleaved rounds (on, off, off, on, ...) so machine noise hits both alike. Prints progress lines, a
-markdown table, and writes every number to ``--json``. See docs/dht-benchmark.md.
+Two swarms of the same plan (same keys, loopback addresses, roles, attacks and lookups): honest nodes 8
+to an address on 127.0.1.x.., hostile ones on a few addresses of their own. In the "on" swarm every node
+runs the current swarm code; in the "off" swarm the defences of issue #14 are switched off in every node
+(``bench/dht_defences_off.py`` says exactly which). The hostile nodes are sybil storers, bogus-contact
+peers and replayers (``bench/dht_attackers.py``). By default each swarm runs in its own process, side by
+side (``--swarm both``: two cores, the same machine noise for both); ``--swarm interleaved`` runs both in
+this process with the lookups in alternating rounds; ``on``/``off`` runs one. Prints progress lines and a
+markdown table, and writes every number to ``--json``. Results and method: docs/dht-benchmark.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
 import json
 import logging
 import random
+import subprocess
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kademlia.utils import digest
-
-from bench.dht_attackers import (
-    Replayer,
-    Tap,
-    closest_peers,
-    flood,
-    garbage_records,
-    make_bogus,
-    near_ids,
-    poison,
-    sybil_records,
-)
-from bench.dht_defences_off import BenchConfig, install_switch
-from bench.dht_hostile_report import Plan, Swarm, census, lookup_summary, pollution, table
-from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.keys import model_key, node_key
-from llamanet.swarm.node import SwarmNode
-from llamanet.swarm.protocol import SwarmProtocol
-from llamanet.swarm.validation import RecordLimits
-from llamanet_common.identity import NodeIdentity
-
-MODELS = [f"model-{i}" for i in range(5)]
-MAX_TTL_S = 1200.0  # what storing peers accept; sybils use all of it, honest records 900 s
-T0 = time.perf_counter()
-# (RPCs, failed RPCs) of the lookup running in this task
-_rpcs: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("bench_rpcs", default=None)
+from bench.dht_defences_off import install_switch
+from bench.dht_hostile_report import Plan, Swarm, lookup_summary, table
+from bench.dht_hostile_swarm import MODELS, bench, config, identity, progress
 
 
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - T0:6.1f}s] {message}", flush=True)
-
-
-def config(defences: bool, rpc_timeout_s: float) -> SwarmConfig:
-    return BenchConfig(
-        defences=defences,
-        heartbeat_interval_s=300.0,  # honest TTL 900 s; the bench publishes by itself (no heartbeat task)
-        limits=RecordLimits(max_ttl_s=MAX_TTL_S),
-        rpc_timeout_s=rpc_timeout_s,
-    )
-
-
-def identity(rng: random.Random) -> NodeIdentity:
-    return NodeIdentity(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
-
-
-def count_rpcs(protocol: SwarmProtocol) -> None:
-    """Count this node's ``find_entries`` RPCs (and the failed ones) into the running lookup's counter."""
-    original = protocol.call_find_entries
-
-    async def counted(node: Any, dkey: bytes, after: str = "") -> tuple[bool, Any]:
-        ok, answer = await original(node, dkey, after)
-        counter = _rpcs.get()
-        if counter is not None:
-            counter[0] += 1
-            counter[1] += not ok
-        return ok, answer
-
-    protocol.call_find_entries = counted  # type: ignore[method-assign]
-
-
-async def start(swarm: Swarm, index: int, bootstrap: list[str]) -> None:
-    member = swarm.plan.members[index]
-    node = SwarmNode(member.identity, swarm.config)
-    await node.start(member.host, 0, bootstrap)
-    swarm.nodes[index] = node
-    if member.kind in ("honest", "late"):
-        count_rpcs(node.server.swarm_protocol)
-        await node.publish(swarm.plan.fields(index))
-
-
-async def join(swarm: Swarm, indices: list[int], rng: random.Random, batch: int = 10) -> None:
-    for first in range(0, len(indices), batch):
-        started = list(swarm.nodes)
-        chunk = indices[first : first + batch]
-        peers = [rng.choice(started) for _ in chunk]
-        addrs = [f"{swarm.plan.members[p].host}:{swarm.nodes[p].dht_port}" for p in peers]
-        await asyncio.gather(*(start(swarm, i, [a]) for i, a in zip(chunk, addrs, strict=True)))
-        if (first // batch) % 10 == 9:
-            progress(f"{swarm.label}: {len(swarm.nodes)} nodes up")
-
-
-async def attack(swarm: Swarm, args: argparse.Namespace, rng: random.Random) -> None:
-    """Build the swarm, then sybil flood, bogus contacts and poisoning, then the late honest joiners."""
-    plan, stats = swarm.plan, swarm.stats
-    t = time.perf_counter()
-    await start(swarm, 0, [])
-    await join(swarm, [i for i in plan.order if i != 0], rng)
-    stats["build_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    early = plan.indices("honest")
-    for first in range(0, len(early), 20):  # one heartbeat round, as dht_lookup.py does
-        await asyncio.gather(*(swarm.nodes[i].publish(plan.fields(i)) for i in early[first : first + 20]))
-    stats["republish_s"] = time.perf_counter() - t
-    progress(f"{swarm.label}: {len(swarm.nodes)} nodes up and republished")
-
-    t = time.perf_counter()
-    sybils = plan.indices("sybil")
-    keys = [identity(rng) for _ in range(args.sybil_keys)]
-    sent = accepted = garbage_sent = garbage_accepted = 0
-    honest_ids = [plan.members[i].identity.node_id for i in early]
-    for n, s in enumerate(sybils):
-        node = swarm.nodes[s]
-        mine = keys[n :: len(sybils)]
-        raws = sybil_records(mine, MODELS, plan.members[s].host, node.dht_port, MAX_TTL_S)
-        for model in MODELS:
-            key = model_key(model)
-            peers = await closest_peers(node.server.swarm_protocol, key, node.config.ksize, node.config.alpha)
-            accepted += await flood(node.server.swarm_protocol, peers, [(key, r) for r in raws])
-            sent += len(peers) * len(raws)
-            junk = garbage_records(rng.choice(honest_ids), [model], plan.members[s].host, MAX_TTL_S)
-            garbage_accepted += await flood(node.server.swarm_protocol, peers, junk)
-            garbage_sent += len(peers) * len(junk)
-    stats.update(sybil_stores=sent, sybil_accepted=accepted, garbage_stores=garbage_sent)
-    stats.update(garbage_accepted=garbage_accepted, flood_s=time.perf_counter() - t)
-    progress(f"{swarm.label}: sybil flood done ({accepted}/{sent} stores accepted)")
-
-    t = time.perf_counter()
-    honest_addrs = [(plan.members[i].host, swarm.nodes[i].dht_port) for i in early]
-    answered = pings = 0
-    for b in plan.indices("bogus"):
-        protocol = swarm.nodes[b].server.swarm_protocol
-        make_bogus(protocol, random.Random(rng.random()))
-        fakes = [
-            f for m in MODELS for f in near_ids(digest(model_key(m)), args.poison_ids // len(MODELS), rng)
-        ]
-        targets = rng.sample(honest_addrs, min(args.poison_targets, len(honest_addrs)))
-        answered += await poison(protocol, targets, fakes)
-        pings += len(targets) * len(fakes)
-    stats.update(poison_pings=pings, poison_answered=answered, poison_s=time.perf_counter() - t)
-    progress(f"{swarm.label}: bogus contacts on, {pings} poisoning pings sent")
-
-    t = time.perf_counter()
-    await join(swarm, plan.indices("late"), rng)
-    stats["late_join_s"] = time.perf_counter() - t
-    progress(f"{swarm.label}: {len(plan.indices('late'))} late honest nodes joined")
-
-
-async def one_lookup(swarm: Swarm, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    _rpcs.set(counter := [0, 0])
-    reader = swarm.nodes[job["reader"]]
-    key = model_key(job["model"]) if job["kind"] == "model" else node_key(swarm.plan.node_id(job["target"]))
-    t = time.perf_counter()
-    try:
-        found = await asyncio.wait_for(reader.server.lookup(key), timeout_s)
-    except TimeoutError:
-        return {**job, "timeout": True, "ms": timeout_s * 1000, "rpcs": counter[0], "failed": counter[1]}
-    ids = {r.node_id for r in found.records}
-    return {
-        **job,
-        "timeout": False,
-        "ms": (time.perf_counter() - t) * 1000,
-        "rounds": found.rounds,
-        "rpcs": counter[0],
-        "failed": counter[1],
-        "ids": ids,
-    }
-
-
-async def run_jobs(swarm: Swarm, jobs: list[dict[str, Any]], concurrency: int, timeout_s: float) -> list[Any]:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def gated(job: dict[str, Any]) -> dict[str, Any]:
-        async with gate:
-            return await one_lookup(swarm, job, timeout_s)
-
-    return list(await asyncio.gather(*(gated(j) for j in jobs)))
-
-
-async def replays(
-    swarm: Swarm, jobs: list[dict[str, Any]], args: argparse.Namespace, rng: random.Random
-) -> None:
-    """Capture the requests of a few lookups on the replayers' links, then replay them."""
-    plan = swarm.plan
-    replayers = [Replayer(swarm.nodes[r].server.swarm_protocol, args.capture) for r in plan.indices("replay")]
-    honest = plan.indices("honest") + plan.indices("late")
-    if not replayers:
-        return
-    for n, i in enumerate(honest):
-        transport = swarm.nodes[i].server.swarm_protocol.transport
-        transport._inner = Tap(transport._inner, replayers[n % len(replayers)])
-    for r in replayers:
-        r.capturing = True
-    await run_jobs(swarm, jobs, args.concurrency, args.lookup_timeout)
-    for r in replayers:
-        r.capturing = False
-    addrs = [(plan.members[i].host, swarm.nodes[i].dht_port) for i in honest]
-
-    def other(dest: tuple[str, int]) -> tuple[str, int]:
-        return rng.choice([a for a in addrs[:50] if a != dest])
-
-    sent = [await r.replay(args.replays, other) for r in replayers]
-    await asyncio.sleep(2.0)  # answers in flight
-    got = {k: sum(r.answers[k] for r in replayers) for k in ("same", "other", "bytes")}
-    swarm.stats.update(
-        replay_captured=sum(len(r.captured) for r in replayers),
-        replay_sent_same=sum(s["same"] for s in sent),
-        replay_sent_other=sum(s["other"] for s in sent),
-        replay_sent_bytes=sum(s["bytes"] for s in sent),
-        replay_answered_same=got["same"],
-        replay_answered_other=got["other"],
-        replay_answer_bytes=got["bytes"],
-    )
-    progress(f"{swarm.label}: replayed {swarm.stats['replay_sent_same']} frames to their destination")
-
-
-def workload(plan: Plan, count: int, rng: random.Random) -> list[dict[str, Any]]:
-    readers = plan.indices("honest") + plan.indices("late")
-    jobs = []
-    for n in range(count):
-        if n % 5 == 4:
-            jobs.append({"kind": "model", "reader": rng.choice(readers), "model": rng.choice(MODELS)})
-        else:
-            jobs.append({"kind": "node", "reader": rng.choice(readers), "target": rng.choice(readers)})
-    return jobs
-
-
-async def bench(args: argparse.Namespace, swarms: list[Swarm]) -> None:
-    plan = swarms[0].plan
-    for swarm in swarms:
-        await attack(swarm, args, random.Random(args.seed + 1))
-    jobs = workload(plan, args.lookups, random.Random(args.seed + 2))
-    rounds = max(1, args.rounds)
-    for r in range(rounds):
-        part = jobs[r::rounds]
-        for swarm in swarms if r % 2 == 0 else swarms[::-1]:
-            t = time.perf_counter()
-            swarm.results += await run_jobs(swarm, part, args.concurrency, args.lookup_timeout)
-            swarm.stats["lookup_s"] = swarm.stats.get("lookup_s", 0.0) + time.perf_counter() - t
-            progress(f"{swarm.label}: lookup round {r + 1}/{rounds} done ({len(swarm.results)} lookups)")
-    extra = workload(plan, args.capture_lookups, random.Random(args.seed + 3))
-    for swarm in swarms:
-        await replays(swarm, extra, args, random.Random(args.seed + 4))
-        swarm.stats.update(census(swarm, MODELS))
-        swarm.stats.update(pollution(swarm))
-
-
-async def main() -> None:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=500)
-    parser.add_argument("--hostile-fraction", type=float, default=0.2)
-    parser.add_argument(
-        "--late-fraction", type=float, default=0.1, help="honest nodes joining after the attack"
-    )
-    parser.add_argument("--lookups", type=int, default=200, help="per swarm; every 5th a model: lookup")
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved lookup rounds")
-    parser.add_argument("--concurrency", type=int, default=8, help="lookups in flight per swarm")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rpc-timeout", type=float, default=0.5, help="SwarmConfig.rpc_timeout_s")
-    parser.add_argument("--lookup-timeout", type=float, default=60.0, help="a lookup slower than this failed")
-    parser.add_argument("--sybil-keys", type=int, default=300, help="fresh keys across all sybil storers")
-    parser.add_argument("--poison-ids", type=int, default=10, help="invented ids each bogus peer pings with")
-    parser.add_argument("--poison-targets", type=int, default=60, help="honest nodes each bogus peer pings")
-    parser.add_argument("--capture-lookups", type=int, default=20, help="lookups whose requests are captured")
-    parser.add_argument("--capture", type=int, default=40, help="frames each replayer captures")
-    parser.add_argument("--replays", type=int, default=5, help="copies of a frame sent to its destination")
-    parser.add_argument("--budget-s", type=float, default=900.0, help="give up after this long")
-    parser.add_argument("--json", default="artifacts/dht_hostile.json", help="where to write every number")
-    args = parser.parse_args()
-    logging.disable(logging.ERROR)  # kademlia and rpcudp log every timeout: thousands here
+    add = parser.add_argument
+    add("--nodes", type=int, default=500)
+    add("--hostile-fraction", type=float, default=0.2)
+    add("--late-fraction", type=float, default=0.1, help="honest nodes joining after the attack")
+    add("--lookups", type=int, default=200, help="per swarm; every 5th a model: lookup")
+    add("--swarm", choices=["both", "interleaved", "on", "off"], default="both")
+    add("--rounds", type=int, default=4, help="lookup rounds (alternating with --swarm interleaved)")
+    add("--concurrency", type=int, default=8, help="lookups in flight per swarm")
+    add("--seed", type=int, default=1)
+    add("--rpc-timeout", type=float, default=1.0, help="SwarmConfig.rpc_timeout_s")
+    add("--lookup-timeout", type=float, default=60.0, help="a lookup slower than this failed")
+    add("--attacked-models", type=int, default=2, help=f"of the {len(MODELS)} model keys, flooded by sybils")
+    add("--sybil-keys", type=int, default=300, help="fresh keys across all sybil storers")
+    add("--poison-ids", type=int, default=10, help="invented ids each bogus peer pings with")
+    add("--poison-targets", type=int, default=60, help="honest nodes each bogus peer pings")
+    add("--capture-lookups", type=int, default=20, help="lookups whose requests are captured")
+    add("--capture", type=int, default=40, help="frames each replayer captures")
+    add("--replays", type=int, default=5, help="copies of a frame sent to its destination")
+    add("--budget-s", type=float, default=1500.0, help="give up after this long")
+    add("--json", default="artifacts/dht_hostile.json", help="where to write every number")
+    return parser.parse_args(argv)
+
+
+async def run_here(args: argparse.Namespace, labels: list[str]) -> dict[str, Any]:
+    """Run the swarms named in ``labels`` in this process; their summaries by label."""
     install_switch()
     plan = Plan.make(
         args.nodes, args.hostile_fraction, args.late_fraction, MODELS, random.Random(args.seed), identity
     )
     progress(f"plan: {plan.describe()}")
-    swarms = [Swarm(label, plan, config(label == "on", args.rpc_timeout)) for label in ("on", "off")]
+    swarms = [Swarm(label, plan, config(label == "on", args.rpc_timeout)) for label in labels]
     try:
         await asyncio.wait_for(bench(args, swarms), args.budget_s)
     except TimeoutError:
-        print(f"gave up after {args.budget_s:.0f}s (see the progress lines for how far it got)")
+        print(f"gave up after {args.budget_s:.0f}s (the progress lines say how far it got)", flush=True)
         raise SystemExit(1) from None
     finally:
         for swarm in swarms:
             await swarm.stop()
-    summaries = {s.label: {**s.stats, **lookup_summary(s)} for s in swarms}
-    print(table(summaries))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(
-        json.dumps({"args": vars(args), "plan": asdict(swarms[0].plan.counts()), **summaries}, indent=1)
-    )
-    progress(f"wrote {args.json}")
+    attacked = set(MODELS[: args.attacked_models])
+    summaries: dict[str, Any] = {s.label: {**s.stats, **lookup_summary(s, attacked)} for s in swarms}
+    return {"plan": asdict(plan.counts()), **summaries}
+
+
+def side_by_side(argv: list[str], out: Path) -> dict[str, Any]:
+    """Both swarms at once, each in a child process of its own (this script with ``--swarm on|off``)."""
+    children = []
+    for label in ("on", "off"):
+        part = out.with_suffix(f".{label}.json")
+        cmd = [sys.executable, __file__, *argv, "--swarm", label, "--json", str(part)]
+        children.append((label, part, subprocess.Popen(cmd)))
+    merged: dict[str, Any] = {}
+    for label, part, child in children:
+        if child.wait() != 0:
+            raise SystemExit(f"the {label!r} swarm failed (exit {child.returncode})")
+        merged.update(json.loads(part.read_text()))
+        part.unlink()
+    return merged
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    args = parse(argv)
+    logging.disable(logging.ERROR)  # kademlia and rpcudp log every timeout: thousands here
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.swarm == "both":
+        result = side_by_side(strip_values(argv), out)
+    else:
+        labels = ["on", "off"] if args.swarm == "interleaved" else [args.swarm]
+        result = asyncio.run(run_here(args, labels))
+    result["args"] = vars(args)
+    out.write_text(json.dumps(result, indent=1))
+    if args.swarm in ("both", "interleaved"):
+        print(table({k: result[k] for k in ("on", "off")}))
+    progress(f"wrote {out}")
+
+
+def strip_values(argv: list[str]) -> list[str]:
+    """``argv`` without ``--swarm``/``--json`` and their values (``--opt value`` or ``--opt=value``)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--swarm", "--json"):
+            skip = True
+            continue
+        if arg.startswith(("--swarm=", "--json=")):
+            continue
+        kept.append(arg)
+    return kept
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -173,7 +173,7 @@ def pollution(swarm: Swarm) -> dict[str, float]:
     }
 
 
-def lookup_summary(swarm: Swarm) -> dict[str, float]:
+def lookup_summary(swarm: Swarm, attacked: set[str]) -> dict[str, float]:
     plan = swarm.plan
     late = set(plan.indices("late"))
     honest_ids = {plan.node_id(i) for i in _honest(plan)}
@@ -195,21 +195,20 @@ def lookup_summary(swarm: Swarm) -> dict[str, float]:
     ):
         hits = [not r["timeout"] and plan.node_id(r["target"]) in r["ids"] for r in group]
         out[name] = sum(hits) / len(hits) if hits else float("nan")
-    recall, recall_late, complete, forged = [], [], [], []
+    groups: dict[str, list[float]] = {}
     for r in (r for r in swarm.results if r["kind"] == "model"):
         ids = set() if r["timeout"] else r["ids"]
         serving = [i for i in _honest(plan) if plan.members[i].model == r["model"]]
         early = {plan.node_id(i) for i in serving if i not in late}
         later = {plan.node_id(i) for i in serving if i in late}
-        recall.append(len(ids & early) / max(1, len(early)))
-        complete.append(early <= ids)
+        side = "attacked" if r["model"] in attacked else "control"
+        groups.setdefault(f"model_recall_{side}", []).append(len(ids & early) / max(1, len(early)))
+        groups.setdefault(f"model_complete_{side}", []).append(float(early <= ids))
         if later:
-            recall_late.append(len(ids & later) / len(later))
-        forged.append(len(ids - honest_ids) / len(ids) if ids else 0.0)
-    for name, values in (("model_recall", recall), ("model_recall_late", recall_late)):
-        out[name] = statistics.mean(values) if values else float("nan")
-    out["model_complete"] = statistics.mean(complete) if complete else float("nan")
-    out["model_forged_share"] = statistics.mean(forged) if forged else float("nan")
+            groups.setdefault(f"model_recall_late_{side}", []).append(len(ids & later) / len(later))
+        groups.setdefault(f"model_forged_{side}", []).append(len(ids - honest_ids) / len(ids) if ids else 0.0)
+    for name, values in groups.items():
+        out[name] = statistics.mean(values)
     return out
 
 
@@ -222,10 +221,26 @@ ROWS = [
         "{:.1f}",
     ),
     ("`node:` p50 / p95 ms", ("node_p50_ms", "node_p95_ms"), "{:.0f}"),
-    ("`model:X` honest servers found (recall, early)", "model_recall", "{:.0%}"),
-    ("`model:X` recall, late joiners", "model_recall_late", "{:.0%}"),
-    ("`model:X` complete (all early honest)", "model_complete", "{:.0%}"),
-    ("`model:X` answer share that is sybil", "model_forged_share", "{:.0%}"),
+    (
+        "`model:X` early honest servers found: attacked / control keys",
+        ("model_recall_attacked", "model_recall_control"),
+        "{:.0%}",
+    ),
+    (
+        "`model:X` late joiners found: attacked / control",
+        ("model_recall_late_attacked", "model_recall_late_control"),
+        "{:.0%}",
+    ),
+    (
+        "`model:X` all early honest found: attacked / control",
+        ("model_complete_attacked", "model_complete_control"),
+        "{:.0%}",
+    ),
+    (
+        "`model:X` answer share that is sybil: attacked / control",
+        ("model_forged_attacked", "model_forged_control"),
+        "{:.0%}",
+    ),
     ("`model:` rounds / RPCs / failed RPCs", ("model_rounds", "model_rpcs", "model_failed_rpcs"), "{:.1f}"),
     ("`model:` p50 / p95 ms", ("model_p50_ms", "model_p95_ms"), "{:.0f}"),
     ("lookups over the time limit (node / model)", ("node_timeouts", "model_timeouts"), "{:.0f}"),
@@ -238,8 +253,8 @@ ROWS = [
     ("replays to another node answered / sent", ("replay_answered_other", "replay_sent_other"), "{:.0f}"),
     ("replay answer bytes / replayed bytes", ("replay_answer_bytes", "replay_sent_bytes"), "{:.0f}"),
     (
-        "build / flood / poison / late join / lookups (s)",
-        ("build_s", "flood_s", "poison_s", "late_join_s", "lookup_s"),
+        "build / publish / flood / poison / late join / lookups (s)",
+        ("build_s", "publish_s", "flood_s", "poison_s", "late_join_s", "lookup_s"),
         "{:.0f}",
     ),
 ]
