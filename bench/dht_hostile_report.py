@@ -253,8 +253,21 @@ ROWS = [
     ("replays to another node answered / sent", ("replay_answered_other", "replay_sent_other"), "{:.0f}"),
     ("replay answer bytes / replayed bytes", ("replay_answer_bytes", "replay_sent_bytes"), "{:.0f}"),
     (
-        "build / publish / flood / poison / late join / lookups (s)",
-        ("build_s", "publish_s", "flood_s", "poison_s", "late_join_s", "lookup_s"),
+        "wall s: build / publish / flood / poison / late join / lookups / replays",
+        ("build_s", "publish_s", "flood_s", "poison_s", "late_join_s", "lookup_s", "replay_s"),
+        "{:.0f}",
+    ),
+    (
+        "CPU s of the swarm's process, same phases",
+        (
+            "build_cpu_s",
+            "publish_cpu_s",
+            "flood_cpu_s",
+            "poison_cpu_s",
+            "late_join_cpu_s",
+            "lookup_cpu_s",
+            "replay_cpu_s",
+        ),
         "{:.0f}",
     ),
 ]
