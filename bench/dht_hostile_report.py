@@ -203,6 +203,7 @@ def lookup_summary(swarm: Swarm, attacked: set[str]) -> dict[str, float]:
         later = {plan.node_id(i) for i in serving if i in late}
         side = "attacked" if r["model"] in attacked else "control"
         groups.setdefault(f"model_recall_{side}", []).append(len(ids & early) / max(1, len(early)))
+        groups.setdefault(f"model_recall_{r['model']}", []).append(len(ids & early) / max(1, len(early)))
         groups.setdefault(f"model_complete_{side}", []).append(float(early <= ids))
         if later:
             groups.setdefault(f"model_recall_late_{side}", []).append(len(ids & later) / len(later))
@@ -283,7 +284,11 @@ def cell(stats: dict[str, Any], keys: str | tuple[str, ...], fmt: str | None) ->
 
 def table(summaries: dict[str, dict[str, Any]]) -> str:
     labels = list(summaries)
-    names = {"on": "defences on (current)", "off": "defences off (pre-#14)"}
+    names = {
+        "on": "defences on (current)",
+        "off": "defences off (pre-#14)",
+        "baseline": "no hostile nodes (on)",
+    }
     lines = [
         "| measure | " + " | ".join(names.get(x, x) for x in labels) + " |",
         "|---|" + "---:|" * len(labels),
