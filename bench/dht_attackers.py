@@ -7,8 +7,9 @@
   another node's ``node:`` key);
 - bogus-contact peer (``make_bogus``, ``poison``): answers ``find_node``/``find_entries`` with k invented
   contacts whose ids are closer to the asked key than any real node's (``near_ids``): half at addresses
-  where nothing listens, half at honest nodes' endpoints under a wrong id; swallows stores; and pings
-  honest nodes under many invented ids from its one socket (routing-table poisoning);
+  where nothing listens, half at endpoints from its routing table (mostly honest nodes) under a wrong
+  id; swallows stores; and pings honest nodes under many invented ids from its one socket
+  (routing-table poisoning);
 - replayer (``Tap``, ``Replayer``): sees the requests of the honest nodes on its links (an attacker on the
   path) and sends each captured frame again, several times to its destination and once to another node,
   counting the answers that come back to it.
