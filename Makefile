@@ -143,6 +143,7 @@ bench: venv models
 	$(BIN)/python bench/prefix_reuse.py --model smollm2-135m
 	$(BIN)/python bench/routing_overhead.py
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
+	$(BIN)/python bench/dht_hostile.py
 	$(BIN)/python bench/soak.py --minutes 5
 	$(SUDO) $(BIN)/python bench/partition_heal.py --heartbeat 10 --rounds 2
 
