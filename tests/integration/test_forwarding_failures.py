@@ -43,10 +43,15 @@ class Advertised:
     """A FakeUpstream plus the SwarmNode that publishes its record (url, model) in the entry's DHT."""
 
     def __init__(
-        self, behaviour: Behaviour, model: str, bootstrap: str, status: dict[str, object] | None = None
+        self,
+        behaviour: Behaviour,
+        model: str,
+        bootstrap: str,
+        status: dict[str, object] | None = None,
+        replay: bytes = b"",
     ) -> None:
         self.identity = NodeIdentity.generate()  # the fake holds its record's key: it proves its address
-        self.fake = FakeUpstream(behaviour, status, identity=self.identity)
+        self.fake = FakeUpstream(behaviour, status, identity=self.identity, replay=replay)
         self.model = model
         self.bootstrap = bootstrap
         self.member: SwarmNode | None = None

@@ -86,7 +86,7 @@ async def resuming(router: RequestRouter, upstream: Upstream, job: Resumable) ->
         except _CannotResume as exc:
             yield failure_line("text/event-stream", f"{why}; no node could continue the stream: {exc}")
             return
-        log.info("%s; resumed on node %s after %d characters", why, node, len(tape.text))
+        log.warning("%s; resumed on node %s after %d characters", why, node, len(tape.text))
         tape.resume()
 
 
