@@ -127,6 +127,30 @@ async def test_stream_fails_over_when_the_node_dies_before_its_first_token(
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]).strip()
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/completions", {"prompt": "1, 2,", "max_tokens": 4}),
+        ("/generate", {"prompt": "Name a colour.", "max_tokens": 4}),
+        ("/generate/stream", {"prompt": "Name a colour.", "max_tokens": 4}),
+    ],
+)
+async def test_every_generation_route_fails_over_when_the_node_hangs_up_before_answering(
+    pair: dict[str, str], client: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> None:
+    async with Advertised("hang_up", SMOL, pair["entry_dht"]) as bad:
+        want = {bad.node_id, pair["real_id"]}
+
+        async def both_known() -> bool:
+            return await serving(client, pair["entry"], SMOL) >= want
+
+        await eventually(both_known, timeout=60)  # liveness bound for a loaded machine
+        r = await client.post(f"{pair['entry']}{path}", json={"model": SMOL, "temperature": 0, **body})
+    assert bad.fake.posts == [path]
+    assert r.status_code == 200 and r.headers["x-llamanet-node"] == pair["real_id"], r.text
+    assert "error" not in r.text
+
+
 async def test_mid_stream_failure_ends_the_stream_with_an_upstream_failed_event(
     pair: dict[str, str], client: httpx.AsyncClient
 ) -> None:

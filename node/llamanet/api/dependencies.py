@@ -17,7 +17,6 @@ the forwarded request with this node's own key instead.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Iterable
 from dataclasses import replace
 from functools import partial
@@ -169,7 +168,7 @@ async def serve_or_forward(
         ) from exc
     if upstream.chunks is not None and kind is not None:
         local = partial(request.app.state.resume_local, request, kind)
-        job = Resumable(kind, json.loads(raw), outgoing, model, hops, sites, local)
+        job = Resumable(kind, outgoing, model, hops, sites, local)
         upstream = replace(upstream, chunks=resuming(node.router, upstream, job))
     elif upstream.chunks is not None:
         content_type = upstream.headers.get("content-type", "")

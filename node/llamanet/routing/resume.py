@@ -23,7 +23,7 @@ from llamanet.routing.errors import RoutingError, StreamBrokeError
 from llamanet.routing.forwarder import NODE_HEADER, Outgoing, Upstream, failure_line
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
-from llamanet.routing.tape import CONTINUATION_FIELD, DONE, Kind, Tape, continuation
+from llamanet.routing.tape import DONE, Kind, Tape, continuation
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,11 @@ LocalStream = Callable[[dict[str, Any]], Awaitable[AsyncIterator[bytes]]]
 
 @dataclass(frozen=True)
 class Resumable:
-    """A forwarded stream and what it takes to continue it: its kind, its body (parsed), the request as
-    it was sent on, the routing inputs of ``RequestRouter.decide`` and this node's own way to serve a
-    continuation body (``local``; it raises when this node cannot)."""
+    """A forwarded stream and what it takes to continue it: its kind, the request as it was sent on (its
+    body is parsed only if the stream breaks), the routing inputs of ``RequestRouter.decide`` and this
+    node's own way to serve a continuation body (``local``; it raises when this node cannot)."""
 
     kind: Kind
-    body: dict[str, Any]
     outgoing: Outgoing
     model: str | None
     hops: int
@@ -53,8 +52,7 @@ class _CannotResume(Exception):
 async def resuming(router: RequestRouter, upstream: Upstream, job: Resumable) -> AsyncIterator[bytes]:
     """``upstream``'s stream, continued on another node (or this one) each time it breaks."""
     assert upstream.chunks is not None
-    echo = job.kind == "completion" and bool(job.body.get("echo")) and CONTINUATION_FIELD not in job.body
-    tape = Tape(job.kind, skip_echo=echo)
+    tape = Tape(job.kind)
     source: AsyncIterator[bytes] = upstream.chunks
     node = upstream.headers.get(NODE_HEADER, "")[:12]
     resumes = 0
@@ -74,7 +72,7 @@ async def resuming(router: RequestRouter, upstream: Upstream, job: Resumable) ->
             if job.kind != "native":
                 yield DONE
             return
-        body = continuation(job.kind, job.body, tape.text)
+        body = continuation(job.kind, json.loads(job.outgoing.body), tape.parts)
         if resumes == MAX_RESUMES:
             body = f"resumed {MAX_RESUMES} times already"
         if isinstance(body, str):

@@ -28,8 +28,7 @@ DONE = b"data: [DONE]\n\n"
 @dataclass
 class Tape:
     kind: Kind
-    skip_echo: bool = False  # completions with ``echo``: the first text is the prompt, not generated
-    parts: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)  # the texts sent (a completion's echo first)
     ident: tuple[Any, Any] | None = None  # (id, created) of the stream's first chunk
     finished: bool = False  # a finish_reason (native: the finished event) was sent
     done: bool = False  # the stream's last event was sent: [DONE], native's finished event, an error
@@ -96,9 +95,6 @@ class Tape:
                 text = delta.get("content")
             else:
                 text = choice.get("text")
-                if self.skip_echo and isinstance(text, str):
-                    self.skip_echo = False
-                    text = None
             if isinstance(text, str):
                 self.parts.append(text)
             if choice.get("finish_reason") is not None:
@@ -113,10 +109,10 @@ class Tape:
         return raw
 
 
-def continuation(kind: Kind, body: dict[str, Any], sent: str) -> dict[str, Any] | str:
-    """The body asking for the rest of ``body``'s stream after ``sent``, or why there is none.
-
-    A body that is itself a continuation keeps its earlier text in front of ``sent``."""
+def continuation(kind: Kind, body: dict[str, Any], parts: list[str]) -> dict[str, Any] | str:
+    """The body asking for the rest of ``body``'s stream after the texts ``parts`` were sent, or why
+    there is none. A completion's echo (its first text) is not generated text; a body that is itself a
+    continuation keeps its earlier text in front (and was not echoed)."""
     if kind in ("chat", "completion"):
         fmt = body.get("response_format")
         if isinstance(fmt, dict) and fmt.get("type", "text") != "text":
@@ -127,4 +123,6 @@ def continuation(kind: Kind, body: dict[str, Any], sent: str) -> dict[str, Any] 
         return "a stream of several prompts cannot be resumed"
     earlier = body.get(CONTINUATION_FIELD)
     before = earlier.get("text", "") if isinstance(earlier, dict) else ""
-    return {**body, CONTINUATION_FIELD: {"text": f"{before}{sent}"}}
+    if kind == "completion" and body.get("echo") and earlier is None:
+        parts = parts[1:]
+    return {**body, CONTINUATION_FIELD: {"text": before + "".join(parts)}}

@@ -37,11 +37,12 @@ def test_the_tape_passes_whole_events_only_and_keeps_the_text_sent() -> None:
 
 
 def test_a_completion_tape_skips_the_echo_and_a_native_one_ends_at_finished() -> None:
-    tape = Tape("completion", skip_echo=True)
+    tape = Tape("completion")
     for text in ("1, 2,", " 3"):
         event = {"id": "c", "created": 1, "choices": [{"index": 0, "text": text, "finish_reason": None}]}
         tape.feed(f"data: {json.dumps(event)}\n\n".encode())
-    assert tape.text == " 3"
+    echoed = continuation("completion", {"prompt": "1, 2,", "echo": True}, tape.parts)
+    assert isinstance(echoed, dict) and echoed[CONTINUATION_FIELD] == {"text": " 3"}
     native = Tape("native")
     native.feed(b'data: {"text": "a", "finished": false}\n\ndata: {"text": "", "finished": true}\n\n')
     assert native.text == "a" and native.done
@@ -49,14 +50,14 @@ def test_a_completion_tape_skips_the_echo_and_a_native_one_ends_at_finished() ->
 
 def test_a_continuation_carries_all_text_sent_and_constrained_streams_have_none() -> None:
     body = {"messages": [], "stream": True}
-    once = continuation("chat", body, "Hel")
+    once = continuation("chat", body, ["Hel"])
     assert isinstance(once, dict) and once[CONTINUATION_FIELD] == {"text": "Hel"}
-    twice = continuation("chat", once, "lo")
+    twice = continuation("chat", once, ["lo"])
     assert isinstance(twice, dict) and twice[CONTINUATION_FIELD] == {"text": "Hello"}
-    assert "tools" in str(continuation("chat", {**body, "tools": [{}]}, "x"))
+    assert "tools" in str(continuation("chat", {**body, "tools": [{}]}, ["x"]))
     fmt = {"type": "json_object"}
-    assert "response_format" in str(continuation("completion", {"prompt": "p", "response_format": fmt}, ""))
-    assert "several prompts" in str(continuation("completion", {"prompt": ["a", "b"]}, ""))
+    assert "response_format" in str(continuation("completion", {"prompt": "p", "response_format": fmt}, []))
+    assert "several prompts" in str(continuation("completion", {"prompt": ["a", "b"]}, []))
 
 
 def breaking_then_continuing(seen: list[dict[str, Any]]) -> Any:
@@ -89,7 +90,7 @@ async def resumed(records: list[Any], peers: Peers, local: Any, model: str = "m"
     out = Outgoing("/v1/chat/completions", json.dumps(body).encode(), {}, stream=True)
     upstream = await r.forward(decision, out)
     assert upstream is not None
-    job = Resumable("chat", body, out, model, 0, EVERY_SITE, local)
+    job = Resumable("chat", out, model, 0, EVERY_SITE, local)
     return [e async for e in resuming(r, upstream, job)]
 
 
