@@ -6,7 +6,7 @@ Behaviours for POST:
 - ``"headers_only"``: send ``200`` and event-stream headers, then close before any body (dies before
   its first token).
 - ``"one_chunk"``: send ``200``, one chunked SSE event with a token, then close mid-stream (dies
-  after the first token, so the stream cannot be failed over).
+  after the first token: the entry resumes the stream elsewhere, or ends it with an error event).
 - ``"huge"``: send ``200`` and an endless-looking chunked JSON body (``HUGE_BYTES``, 80 MiB).
 - ``"stall"``: send ``200``, one SSE event with a token, then nothing for 60 s (a silent stream).
 - ``"replay"``: send ``200`` and the bytes given as ``replay`` (the first events of a real node's stream,

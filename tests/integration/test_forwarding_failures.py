@@ -1,6 +1,7 @@
 """Forwarding when the chosen node breaks: a real entry node forwards to a real misbehaving HTTP server
 (tests/fakeupstream.py) advertised in the DHT like any node. Before the first token the entry fails over
-to the next node; after it, the client gets the ``upstream_failed`` error event."""
+to the next node; after it, the stream is resumed on another node (test_stream_resume.py), and where no
+other node serves the model the client gets the ``upstream_failed`` error event."""
 
 from __future__ import annotations
 
