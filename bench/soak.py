@@ -1,9 +1,11 @@
 """Soak: N minutes (default 5) of mixed load on a two-node swarm, one node killed and restarted.
 
-Node A serves SmolLM2 as ``smol``; node B (bootstrapped to A) serves the same file as ``other``, so
-requests for ``other`` sent to A are forwarded. The load, all at once:
+Nodes A and B (bootstrapped to A) both serve SmolLM2 as ``smol``; every request goes to A. The load,
+all at once:
 
-- valid streams to A (``smol``) and forwarded streams through A (``other``);
+- valid streams to A with a short prompt (served by A, or forwarded to B when A's slots are full) and
+  streams whose 600-character prompt prefix places them (prefix routing) on A or B: about half of them
+  are forwarded; a forwarded stream is one answered with ``x-llamanet-node``;
 - clients that leave mid-stream (read two events, close);
 - hostile bodies (a huge ``minItems``, an oversized chunked body, a lone surrogate, a 1 MiB model name,
   a 5000-digit ``logit_bias`` key): each must get a 4xx;
@@ -11,8 +13,9 @@ requests for ``other`` sent to A are forwarded. The load, all at once:
 - ``/health`` of A polled every 200 ms.
 
 Reported: requests served, 500s (goal 0), requests A accepted and then lost (goal 0: a 200 whose
-stream broke, or a 5xx other than a documented 503 with ``Retry-After``), hostile requests not given a
-4xx, RSS of A at start and end, and ``/health`` p50/p99/max.
+stream did not end in ``[DONE]``, an error event included, or a 5xx other than a documented 503 with
+``Retry-After``), streams A resumed after B died mid-stream (from A's log), hostile requests not given
+a 4xx, RSS of A at start and end, and ``/health`` p50/p99/max.
 
     python bench/soak.py --minutes 5
 """
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -76,6 +80,8 @@ class NodeProc:
             "512",
             "--n-parallel",
             "2",
+            "--n-threads",
+            "1",
             "--heartbeat-interval",
             "2",
             "--log-level",
@@ -124,11 +130,20 @@ def documented(r: httpx.Response) -> bool:
     return r.status_code == 503 and "retry-after" in r.headers
 
 
-async def stream(c: httpx.AsyncClient, url: str, model: str, tally: Tally, leave_early: bool) -> None:
-    body = {"model": model, "messages": MESSAGES, "max_tokens": 24, "stream": True}
-    kind = "forwarded" if model == "other" else "stream"
+def prefixed_messages(rng: random.Random) -> list[dict[str, str]]:
+    """A prompt whose first 600 characters are new each time: prefix routing hashes it to A or B."""
+    words = " ".join(rng.choice(("alpha", "beta", "gamma", "delta", "omega")) for _ in range(100))
+    return [{"role": "user", "content": f"{words[:600]}\n\nCount from one to ten."}]
+
+
+async def stream(
+    c: httpx.AsyncClient, url: str, messages: list[dict[str, str]], tally: Tally, leave_early: bool
+) -> None:
+    body = {"model": "smol", "messages": messages, "max_tokens": 24, "stream": True}
+    kind = "stream"
     try:
         async with c.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
+            kind = "forwarded" if "x-llamanet-node" in r.headers else "stream"
             if r.status_code != 200:
                 await r.aread()
                 tally.add(f"{kind} {r.status_code}")
@@ -146,6 +161,8 @@ async def stream(c: httpx.AsyncClient, url: str, model: str, tally: Tally, leave
                     if line == "data: [DONE]":
                         tally.add(f"{kind} served")
                         return
+                    if line.startswith('data: {"error"'):
+                        tally.add(f"{kind} error event")
             tally.add(f"lost {kind}")  # the stream ended without [DONE]
     except httpx.HTTPError:
         tally.add(f"lost {kind}" if not leave_early else "left mid-stream")
@@ -183,6 +200,7 @@ async def hostile(c: httpx.AsyncClient, url: str, tally: Tally, i: int) -> None:
 
 
 async def worker(job: str, url: str, until: float, tally: Tally) -> None:
+    rng = random.Random(job)
     async with httpx.AsyncClient(timeout=60) as c:
         i = 0
         while time.monotonic() < until:
@@ -191,7 +209,8 @@ async def worker(job: str, url: str, until: float, tally: Tally) -> None:
                 await hostile(c, url, tally, i)
                 await asyncio.sleep(0.2)
             else:
-                await stream(c, url, "other" if job == "forward" else "smol", tally, job == "leave")
+                messages = prefixed_messages(rng) if job == "prefixed" else MESSAGES
+                await stream(c, url, messages, tally, job == "leave")
 
 
 async def health(url: str, until: float, tally: Tally) -> None:
@@ -221,14 +240,14 @@ async def soak(minutes: float, kill_every: float) -> dict[str, object]:
     model, _ = ModelCache(Settings().models_dir).resolve("smollm2-135m")
     a = NodeProc(model, "smol")
     await a.start()
-    b = NodeProc(model, "other", "--bootstrap-nodes", f"127.0.0.1:{a.dht_port}")
+    b = NodeProc(model, "smol", "--bootstrap-nodes", f"127.0.0.1:{a.dht_port}")
     await b.start()
     tally = Tally()
     try:
         await asyncio.sleep(5)  # B's record reaches A
         rss_start = a.rss()
         until = time.monotonic() + minutes * 60
-        jobs = ["stream", "stream", "forward", "leave", "hostile"]
+        jobs = ["stream", "prefixed", "prefixed", "leave", "hostile"]
         await asyncio.gather(
             *(worker(j, a.url, until, tally) for j in jobs),
             health(a.url, until, tally),
@@ -246,6 +265,7 @@ async def soak(minutes: float, kill_every: float) -> dict[str, object]:
         "served": served,
         "500s": sum(v for k, v in counts.items() if k.endswith(" 500")),
         "lost": sum(v for k, v in counts.items() if k.startswith("lost")),
+        "resumed": a.log.read_text(errors="replace").count("resumed on node"),
         "hostile_not_4xx": sum(
             v for k, v in counts.items() if k.startswith("hostile ") and k != "hostile 4xx"
         ),

@@ -6,9 +6,11 @@ Behaviours for POST:
 - ``"headers_only"``: send ``200`` and event-stream headers, then close before any body (dies before
   its first token).
 - ``"one_chunk"``: send ``200``, one chunked SSE event with a token, then close mid-stream (dies
-  after the first token, so the stream cannot be failed over).
+  after the first token: the entry resumes the stream elsewhere, or ends it with an error event).
 - ``"huge"``: send ``200`` and an endless-looking chunked JSON body (``HUGE_BYTES``, 80 MiB).
 - ``"stall"``: send ``200``, one SSE event with a token, then nothing for 60 s (a silent stream).
+- ``"replay"``: send ``200`` and the bytes given as ``replay`` (the first events of a real node's stream,
+  cut wherever the test likes), then close mid-stream (a node that dies after tokens reached the client).
 
 Given the ``identity`` its record was signed with, it answers the proof of address (``/swarm/proof``)
 like a node, so routers send it traffic; without one it cannot, as an impostor at a forged URL.
@@ -25,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.proofs import PROOF_PATH, sign_address
 
-Behaviour = Literal["hang_up", "headers_only", "one_chunk", "huge", "stall"]
+Behaviour = Literal["hang_up", "headers_only", "one_chunk", "huge", "stall", "replay"]
 HUGE_BYTES = 80 * 1024 * 1024
 
 FIRST_TOKEN = "Hel"
@@ -58,12 +60,15 @@ class FakeUpstream:
         behaviour: Behaviour,
         status: dict[str, object] | None = None,
         identity: NodeIdentity | None = None,
+        replay: bytes = b"",
     ) -> None:
         self.behaviour = behaviour
+        self.replay = replay  # what "replay" streams before it breaks
         self.status = IDLE if status is None else status  # what GET /status answers
         self.identity = identity  # the record's key: proves the address when given
         self.posts: list[str] = []  # paths of the POSTs received
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, headers of each
+        self.bodies: list[bytes] = []  # the body of each
         self._server: asyncio.Server | None = None
 
     @property
@@ -98,7 +103,7 @@ class FakeUpstream:
         headers = {
             k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)
         }
-        await reader.readexactly(int(headers.get("content-length", "0")))
+        self.bodies.append(await reader.readexactly(int(headers.get("content-length", "0"))))
         self.requests.append((method, path, headers))
         if method == "GET" and path.startswith(PROOF_PATH):
             if self.identity is None:
@@ -133,6 +138,8 @@ class FakeUpstream:
                 "choices": [{"index": 0, "delta": {"content": FIRST_TOKEN}, "finish_reason": None}],
             }
             writer.write(_chunk(f"data: {json.dumps(event)}\n\n".encode()))
+        if self.behaviour == "replay" and self.replay:
+            writer.write(_chunk(self.replay))
         await writer.drain()
         await asyncio.sleep(60 if self.behaviour == "stall" else 0.2)  # then the connection breaks
         return False  # no terminating chunk: the stream is cut

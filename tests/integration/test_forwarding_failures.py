@@ -1,6 +1,7 @@
 """Forwarding when the chosen node breaks: a real entry node forwards to a real misbehaving HTTP server
 (tests/fakeupstream.py) advertised in the DHT like any node. Before the first token the entry fails over
-to the next node; after it, the client gets the ``upstream_failed`` error event."""
+to the next node; after it, the stream is resumed on another node (test_stream_resume.py), and where no
+other node serves the model the client gets the ``upstream_failed`` error event."""
 
 from __future__ import annotations
 
@@ -43,10 +44,15 @@ class Advertised:
     """A FakeUpstream plus the SwarmNode that publishes its record (url, model) in the entry's DHT."""
 
     def __init__(
-        self, behaviour: Behaviour, model: str, bootstrap: str, status: dict[str, object] | None = None
+        self,
+        behaviour: Behaviour,
+        model: str,
+        bootstrap: str,
+        status: dict[str, object] | None = None,
+        replay: bytes = b"",
     ) -> None:
         self.identity = NodeIdentity.generate()  # the fake holds its record's key: it proves its address
-        self.fake = FakeUpstream(behaviour, status, identity=self.identity)
+        self.fake = FakeUpstream(behaviour, status, identity=self.identity, replay=replay)
         self.model = model
         self.bootstrap = bootstrap
         self.member: SwarmNode | None = None
@@ -120,6 +126,30 @@ async def test_stream_fails_over_when_the_node_dies_before_its_first_token(
     chunks = [json.loads(e) for e in events[:-1]]
     assert not any("error" in c for c in chunks), chunks
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]).strip()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/completions", {"prompt": "1, 2,", "max_tokens": 4}),
+        ("/generate", {"prompt": "Name a colour.", "max_tokens": 4}),
+        ("/generate/stream", {"prompt": "Name a colour.", "max_tokens": 4}),
+    ],
+)
+async def test_every_generation_route_fails_over_when_the_node_hangs_up_before_answering(
+    pair: dict[str, str], client: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> None:
+    async with Advertised("hang_up", SMOL, pair["entry_dht"]) as bad:
+        want = {bad.node_id, pair["real_id"]}
+
+        async def both_known() -> bool:
+            return await serving(client, pair["entry"], SMOL) >= want
+
+        await eventually(both_known, timeout=60)  # liveness bound for a loaded machine
+        r = await client.post(f"{pair['entry']}{path}", json={"model": SMOL, "temperature": 0, **body})
+    assert bad.fake.posts == [path]
+    assert r.status_code == 200 and r.headers["x-llamanet-node"] == pair["real_id"], r.text
+    assert "error" not in r.text
 
 
 async def test_mid_stream_failure_ends_the_stream_with_an_upstream_failed_event(

@@ -9,6 +9,8 @@
                       forwarded answers (routing's ``Upstream``) become responses here.
 - ``native_routes``   ``/generate``, ``/generate/stream``, ``/status``, ``/info``, ``/health``.
 - ``openai_routes``   ``/v1/models``, ``/v1/completions``, ``/v1/chat/completions``.
+- ``openai_shapes``   pure: usage and logprobs of the OpenAI answers.
+- ``continued``       the local half of resumed streams: a broken forwarded stream's rest, served here.
 - ``tools``           pure: ``tools`` / ``tool_choice`` as a plan (offered functions, forcing grammar, parser)
                       for chat and Responses, its refusals, chat answers' ``tool_calls`` (message, deltas).
 - ``responses_schemas``   the ``/v1/responses`` body (OpenAI's Responses API).

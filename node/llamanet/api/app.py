@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llamanet.api import (
+    continued,
     dependencies,
     embeddings_routes,
     native_routes,
@@ -67,6 +68,7 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     app.state.offload = Offload()
+    app.state.resume_local = continued.local  # a broken forwarded stream's rest, served here
     install_error_handlers(app)
     dependencies.install(app)
     app.include_router(native_routes.router)

@@ -6,6 +6,11 @@ either returns the body (serve it here) or forwards the request and ends it with
 (raising ``Forwarded``, which ``install`` turns into that response). Routing errors become OpenAI-shaped
 errors here; disconnects while waiting for the upstream end the request with 499.
 
+A forwarded stream of the chat, completion or native routes is resumed on another node (or here) when
+its node dies mid-stream (``routing.resume``; this node's part: ``continued.local``, which ``create_app``
+puts in ``app.state.resume_local``); other streams end with an error event when they break. A body's
+``Continuation`` is accepted only in a peer's verified forwarded request (``check_continuation``).
+
 The user's ``Authorization`` is checked at this node (``auth``) and never forwarded: the router signs
 the forwarded request with this node's own key instead.
 """
@@ -13,6 +18,8 @@ the forwarded request with this node's own key instead.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +27,14 @@ from fastapi.responses import Response
 
 from llamanet.api import streaming
 from llamanet.api.errors import ApiError
-from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, GenerateRequest
+from llamanet.api.peer_auth import PEER_SCOPE_KEY
+from llamanet.api.schemas import (
+    CONTINUATION_FIELD,
+    ChatCompletionRequest,
+    CompletionRequest,
+    Continued,
+    GenerateRequest,
+)
 from llamanet.engine.engine import Engine
 from llamanet.node import Node
 from llamanet.routing import prefix
@@ -31,8 +45,10 @@ from llamanet.routing.errors import (
     NoNodeForModelError,
     UnknownModelError,
 )
-from llamanet.routing.forwarder import HOPS_HEADER, Outgoing, Upstream
+from llamanet.routing.forwarder import HOPS_HEADER, Outgoing, Upstream, ending_with_failure
+from llamanet.routing.resume import Resumable, resuming
 from llamanet.routing.sites import ALLOWED_SITES_HEADER, BadSitesError, SiteNotAllowedError
+from llamanet.routing.tape import Kind
 
 
 def node_of(request: Request) -> Node:
@@ -91,13 +107,32 @@ async def _boxed(work: Awaitable[Upstream | None]) -> tuple[Upstream | None]:
     return (await work,)
 
 
+def check_continuation(request: Request, body: Continued) -> None:
+    """400 unless a body's ``Continuation`` comes from a verified peer: no client adds assistant text
+    (or a completion's generated text) through it beyond what the API already offers."""
+    if body.llamanet_continuation is not None and PEER_SCOPE_KEY not in request.scope:
+        raise ApiError(
+            400,
+            f"{CONTINUATION_FIELD} is set only by nodes, in signed forwarded requests",
+            param=CONTINUATION_FIELD,
+            code="internal_field",
+        )
+
+
 async def serve_or_forward(
-    request: Request, model: str | None, stream: bool, leading: str | None = None, *, embeddings: bool = False
+    request: Request,
+    model: str | None,
+    stream: bool,
+    leading: str | None = None,
+    *,
+    embeddings: bool = False,
+    kind: Kind | None = None,
 ) -> None:
     """Return to serve the request here; raise ``Forwarded`` once another node answered it.
 
     ``leading``: the request's leading text, whose prefix key places it (``routing.prefix``).
-    ``embeddings``: an embedding request, for nodes started with ``--embeddings`` only."""
+    ``embeddings``: an embedding request, for nodes started with ``--embeddings`` only.
+    ``kind``: a stream of this kind is resumed when its node dies (``routing.resume``)."""
     node = node_of(request)
     if node.router is None:
         return
@@ -109,9 +144,9 @@ async def serve_or_forward(
         decision = await node.router.decide(model, hops, sites=sites, prefix_key=key, embeddings=embeddings)
         if not isinstance(decision, Forward):
             return
-        outcome = await streaming.unless_disconnected(
-            request, _boxed(node.router.forward(decision, _outgoing(request, raw, hops, stream)))
-        )
+        outgoing = _outgoing(request, raw, hops, stream)
+        forwarding = node.router.forward(decision, outgoing)
+        outcome = await streaming.unless_disconnected(request, _boxed(forwarding))
         if outcome is None:
             raise Forwarded(Response(status_code=streaming.CLIENT_CLOSED_REQUEST))
         upstream = outcome[0]
@@ -131,6 +166,13 @@ async def serve_or_forward(
         raise ApiError(
             503, str(exc), "service_unavailable", code="no_node_available", headers={"Retry-After": "2"}
         ) from exc
+    if upstream.chunks is not None and kind is not None:
+        local = partial(request.app.state.resume_local, request, kind)
+        job = Resumable(kind, outgoing, model, hops, sites, local)
+        upstream = replace(upstream, chunks=resuming(node.router, upstream, job))
+    elif upstream.chunks is not None:
+        content_type = upstream.headers.get("content-type", "")
+        upstream = replace(upstream, chunks=ending_with_failure(upstream.chunks, content_type))
     raise Forwarded(upstream_response(upstream))
 
 
@@ -142,25 +184,28 @@ def chat_leading(request: Request, turns: Iterable[tuple[str, Any]]) -> str:
 
 
 async def generate_here(request: Request, body: GenerateRequest) -> GenerateRequest:
-    await serve_or_forward(request, body.model, body.stream, body.prompt)
+    check_continuation(request, body)
+    await serve_or_forward(request, body.model, body.stream, body.prompt, kind="native")
     return body
 
 
 async def stream_here(request: Request, body: GenerateRequest) -> GenerateRequest:
-    await serve_or_forward(request, body.model, stream=True, leading=body.prompt)
+    check_continuation(request, body)
+    await serve_or_forward(request, body.model, stream=True, leading=body.prompt, kind="native")
     return body
 
 
 async def chat_here(request: Request, body: ChatCompletionRequest) -> ChatCompletionRequest:
-    await serve_or_forward(
-        request, body.model, body.stream, chat_leading(request, ((m.role, m.content) for m in body.messages))
-    )
+    check_continuation(request, body)
+    turns = ((m.role, m.content) for m in body.messages)
+    await serve_or_forward(request, body.model, body.stream, chat_leading(request, turns), kind="chat")
     return body
 
 
 async def completion_here(request: Request, body: CompletionRequest) -> CompletionRequest:
+    check_continuation(request, body)
     leading = body.prompt if isinstance(body.prompt, str) else body.prompt[0]
-    await serve_or_forward(request, body.model, body.stream, leading)
+    await serve_or_forward(request, body.model, body.stream, leading, kind="completion")
     return body
 
 

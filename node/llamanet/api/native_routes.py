@@ -64,6 +64,11 @@ async def generate_stream(
 
 
 async def _stream(request: Request, body: GenerateRequest) -> Response:
+    return streaming.EventStreamResponse(await native_stream(request, body))
+
+
+async def native_stream(request: Request, body: GenerateRequest) -> AsyncIterator[bytes]:
+    """A streamed generation's events, served here (the routes', and a resumed stream's rest)."""
     node = node_of(request)
     gen = await _submit(request, body)
 
@@ -81,7 +86,7 @@ async def _stream(request: Request, body: GenerateRequest) -> Response:
             else:
                 yield streaming.sse({**from_exception(event.error).body(), "finished": True})
 
-    return streaming.EventStreamResponse(body_iter())
+    return body_iter()
 
 
 @router.get("/health")

@@ -13,46 +13,16 @@ from fastapi.responses import JSONResponse, Response
 from llamanet.api import streaming, tools
 from llamanet.api.dependencies import chat_here, completion_here, engine_for, node_of
 from llamanet.api.errors import ApiError, clip, from_exception
+from llamanet.api.openai_shapes import chat_logprob, completion_logprobs, usage
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
 from llamanet.api.submit import chat_requests, completion_requests, submit
 from llamanet.api.tools import tool_plan
 from llamanet.engine.engine import Generation
-from llamanet.engine.events import Finished, TokenDelta, TokenLogprob
+from llamanet.engine.events import Finished, TokenDelta
 from llamanet.engine.tool_parse import ToolCallParser
 from llamanet.node import Node
 
 router = APIRouter(prefix="/v1")
-
-
-def _usage(finished: list[Finished]) -> dict[str, Any]:
-    prompt = sum(f.prompt_tokens for f in finished)
-    completion = sum(f.completion_tokens for f in finished)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": sum(f.cached_tokens for f in finished)},
-    }
-
-
-def _chat_logprob(lp: TokenLogprob) -> dict[str, Any]:
-    def entry(token: str, logprob: float) -> dict[str, Any]:
-        return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}
-
-    return {**entry(lp.token, lp.logprob), "top_logprobs": [entry(t, v) for t, v in lp.top]}
-
-
-def _completion_logprobs(lps: list[TokenLogprob], start: int = 0) -> dict[str, Any]:
-    offsets, pos = [], start
-    for lp in lps:
-        offsets.append(pos)
-        pos += len(lp.token)
-    return {
-        "tokens": [lp.token for lp in lps],
-        "token_logprobs": [lp.logprob for lp in lps],
-        "top_logprobs": [dict(lp.top) for lp in lps],
-        "text_offset": offsets,
-    }
 
 
 @router.get("/models")
@@ -94,21 +64,20 @@ def _model_card(node: Node, model: str, node_ids: list[str]) -> dict[str, Any]:
 async def chat_completions(
     body: Annotated[ChatCompletionRequest, Depends(chat_here)], request: Request
 ) -> Response:
+    if body.stream:
+        return _sse(await chat_stream(request, body))
     node = node_of(request)
     engine = engine_for(node, body.model)
     plan = tool_plan(body)
     (gen,) = await submit(request, engine, lambda: chat_requests(engine, node, body, plan))
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     parser = plan.parser() if plan is not None else None
-    if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return _sse(_chat_chunks(node, gen, cid, created, include_usage, parser))
     results = await streaming.collect(request, [gen], node.metrics)
     if results is None:
         return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
     result = results[0]
     assert result.finished is not None
-    logprobs = {"content": [_chat_logprob(lp) for lp in result.logprobs]} if body.logprobs else None
+    logprobs = {"content": [chat_logprob(lp) for lp in result.logprobs]} if body.logprobs else None
     answer, calls = tools.message(result.text, parser)
     return JSONResponse(
         {
@@ -124,9 +93,20 @@ async def chat_completions(
                     "finish_reason": tools.finish_reason(result.finished, calls),
                 }
             ],
-            "usage": _usage([result.finished]),
+            "usage": usage([result.finished]),
         }
     )
+
+
+async def chat_stream(request: Request, body: ChatCompletionRequest) -> AsyncIterator[bytes]:
+    """A streamed chat completion's events, served here (the route's, and a resumed stream's rest)."""
+    node = node_of(request)
+    engine = engine_for(node, body.model)
+    plan = tool_plan(body)
+    (gen,) = await submit(request, engine, lambda: chat_requests(engine, node, body, plan))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    parser = plan.parser() if plan is not None else None
+    return _chat_chunks(node, gen, f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), include_usage, parser)
 
 
 async def _chat_chunks(
@@ -161,7 +141,7 @@ async def _chat_chunks(
                 for delta in deltas(parser.feed(event.text)):
                     yield chunk(delta)
             elif event.logprob:
-                lp = {"content": [_chat_logprob(event.logprob)]}
+                lp = {"content": [chat_logprob(event.logprob)]}
                 yield chunk({"content": event.text}, logprobs=lp)
             elif event.text:
                 yield content(event.text)
@@ -180,7 +160,7 @@ async def _chat_chunks(
                         "created": created,
                         "model": node.model_name,
                         "choices": [],
-                        "usage": _usage([event]),
+                        "usage": usage([event]),
                     }
                 )
         else:
@@ -193,23 +173,21 @@ async def _chat_chunks(
 async def completions(
     body: Annotated[CompletionRequest, Depends(completion_here)], request: Request
 ) -> Response:
+    if body.stream:
+        return _sse(await completion_stream(request, body))
     node = node_of(request)
     engine = engine_for(node, body.model)
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
-
     gens = await submit(request, engine, lambda: completion_requests(engine, node, body, prompts))
     cid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
     echo: Callable[[int], str] = (lambda i: prompts[i]) if body.echo else (lambda i: "")
-    if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return _sse(_completion_chunks(node, gens, cid, created, include_usage, echo))
     results = await streaming.collect(request, gens, node.metrics)
     if results is None:
         return Response(status_code=streaming.CLIENT_CLOSED_REQUEST)
     choices = []
     for i, res in enumerate(results):
         assert res.finished is not None
-        lp = _completion_logprobs(res.logprobs, len(echo(i))) if body.logprobs is not None else None
+        lp = completion_logprobs(res.logprobs, len(echo(i))) if body.logprobs is not None else None
         choices.append(
             {
                 "index": i,
@@ -225,9 +203,23 @@ async def completions(
             "created": created,
             "model": node.model_name,
             "choices": choices,
-            "usage": _usage([r.finished for r in results if r.finished]),
+            "usage": usage([r.finished for r in results if r.finished]),
         }
     )
+
+
+async def completion_stream(request: Request, body: CompletionRequest) -> AsyncIterator[bytes]:
+    """A streamed completion's events, served here (the route's, and a resumed stream's rest: no echo,
+    the client had it)."""
+    node = node_of(request)
+    engine = engine_for(node, body.model)
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    gens = await submit(request, engine, lambda: completion_requests(engine, node, body, prompts))
+    echoed = body.echo and body.llamanet_continuation is None
+    echo: Callable[[int], str] = (lambda i: prompts[i]) if echoed else (lambda i: "")
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    cid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
+    return _completion_chunks(node, gens, cid, created, include_usage, echo)
 
 
 async def _completion_chunks(
@@ -259,7 +251,7 @@ async def _completion_chunks(
             async for event in streaming.events(gen, node.metrics):
                 if isinstance(event, TokenDelta):
                     if event.logprob:
-                        yield chunk(i, event.text, logprobs=_completion_logprobs([event.logprob]))
+                        yield chunk(i, event.text, logprobs=completion_logprobs([event.logprob]))
                     elif event.text:
                         yield text(event.text)
                 elif isinstance(event, Finished):
@@ -276,7 +268,7 @@ async def _completion_chunks(
                     "created": created,
                     "model": node.model_name,
                     "choices": [],
-                    "usage": _usage(finished),
+                    "usage": usage(finished),
                 }
             )
         yield streaming.sse("[DONE]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 MAX_STOP = 16
 MAX_PROMPTS = 16
@@ -75,7 +76,22 @@ class StreamOptions(_Body):
     include_usage: bool = False
 
 
-class GenerateRequest(SamplingFields):
+CONTINUATION_FIELD = "llamanet_continuation"  # ``routing.tape`` writes it; only peers may send it
+
+
+class Continuation(_Body):
+    # The text an interrupted generation of this request already streamed to its client; the node
+    # continues after it (chat: after the rendered generation prompt; completions and /generate: after
+    # the prompt). Set only by the entry node of a stream whose serving node died, in a signed forwarded
+    # request (``dependencies.check_continuation``); the field is hidden from the OpenAPI schema.
+    text: str
+
+
+class Continued(_Body):
+    llamanet_continuation: SkipJsonSchema[Continuation | None] = None
+
+
+class GenerateRequest(SamplingFields, Continued):
     """The native ``/generate`` body (the seed's contract plus the shared sampling knobs)."""
 
     prompt: str = Field(..., min_length=1)
@@ -149,7 +165,7 @@ class ChatMessage(_Body):
         return "".join(parts)
 
 
-class ChatCompletionRequest(SamplingFields):
+class ChatCompletionRequest(SamplingFields, Continued):
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=1024)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
@@ -167,7 +183,7 @@ class ChatCompletionRequest(SamplingFields):
     function_call: str | dict[str, Any] | None = None
 
 
-class CompletionRequest(SamplingFields):
+class CompletionRequest(SamplingFields, Continued):
     prompt: str | list[str] = Field(...)
     max_tokens: int | None = Field(16, ge=1)
     stream: bool = False

@@ -1,7 +1,9 @@
 """From a validated body to running generations: render and tokenize the prompt(s), compile the grammar
 and build each sampler (off the event loop when the body is large: ``offload``), then submit.
 
-Every sampler built is either handed to the engine or freed, whatever fails on the way.
+Every sampler built is either handed to the engine or freed, whatever fails on the way. A body with a
+``Continuation`` (a resumed stream, ``routing.resume``) gets its already generated text appended to the
+prompt (``_resumed``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from fastapi import Request
 
 from llamanet.api.offload import prepare
-from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, GenerateRequest
+from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest, Continued, GenerateRequest
 from llamanet.api.tools import ToolPlan
 from llamanet.api.translate import chat_messages, generation_request, grammar_from
 from llamanet.engine.engine import Engine, Generation
@@ -55,6 +57,12 @@ async def submit(
     return gens
 
 
+def _resumed(engine: Engine, body: Continued) -> list[int] | None:
+    """The tokens of the text a continued request already produced (None: not a continuation)."""
+    cont = body.llamanet_continuation
+    return None if cont is None else engine.tokenize_continuation(cont.text)
+
+
 def chat_requests(
     engine: Engine, node: Node, body: ChatCompletionRequest, tools: ToolPlan | None = None
 ) -> list[GenerationRequest]:
@@ -70,6 +78,7 @@ def chat_requests(
         stop=engine.chat_stop,
         grammar=forced or grammar_from(body.response_format),
         logprobs=(body.top_logprobs or 0) if body.logprobs else None,
+        resumed=_resumed(engine, body),
     )
     return [req]
 
@@ -88,6 +97,7 @@ def completion_requests(
             default_max_tokens=node.settings.max_tokens_default,
             grammar=grammar,
             logprobs=body.logprobs,
+            resumed=_resumed(engine, body),
         )
         for p in prompts
     ]
@@ -108,5 +118,6 @@ def generate_requests(engine: Engine, node: Node, body: GenerateRequest) -> list
         max_tokens=body.max_tokens,
         default_max_tokens=node.settings.max_tokens_default,
         stop=stop,
+        resumed=_resumed(engine, body),
     )
     return [req]

@@ -65,15 +65,23 @@ def generation_request(
     stop: tuple[str, ...] = (),
     grammar: str | None = None,
     logprobs: int | None = None,
+    resumed: list[int] | None = None,
 ) -> GenerationRequest:
-    """The engine request for a tokenized prompt and its body's sampling fields."""
+    """The engine request for a tokenized prompt and its body's sampling fields.
+
+    ``resumed``: the tokens an interrupted generation of this request already produced (a continuation,
+    ``schemas.Continuation``): they end the prompt, and count against ``max_tokens`` (at least one more
+    token is generated: a stream cut right after its last token may end one token longer)."""
+    resumed = resumed or []
+    limit = resolve_max_tokens(max_tokens, len(tokens), n_ctx, default_max_tokens)
     return GenerationRequest(
-        prompt_tokens=tokens,
-        max_tokens=resolve_max_tokens(max_tokens, len(tokens), n_ctx, default_max_tokens),
+        prompt_tokens=tokens + resumed,
+        max_tokens=max(1, limit - len(resumed)) if resumed else limit,
         sampling=sampling_from(body, n_vocab),
         stop=stop_strings(body, stop),
         grammar=grammar,
         logprobs=logprobs,
+        resumed_tokens=len(resumed),
     )
 
 

@@ -170,6 +170,11 @@ class Engine:
         self.check_prompt_chars(len(text))
         return self.runtime.tokenize(text, add_bos=self.runtime.add_bos)
 
+    def tokenize_continuation(self, text: str) -> list[int]:
+        """Text a generation already produced, to append to its prompt: no BOS, no special tokens."""
+        self.check_prompt_chars(len(text))
+        return self.runtime.tokenize(text, add_bos=False, special=False)
+
     def tokenize_chat(
         self, messages: Sequence[dict[str, Any]], tools: Sequence[Function] | None = None
     ) -> list[int]:

@@ -39,3 +39,6 @@ class GenerationRequest:
     stop: tuple[str, ...] = ()
     grammar: str | None = None
     logprobs: int | None = None  # None: no logprobs; N >= 0: chosen token plus N alternatives
+    # a continuation of an interrupted generation: its last ``resumed_tokens`` prompt tokens are the text
+    # already generated, counted by ``Finished`` as completion tokens (not prompt tokens)
+    resumed_tokens: int = 0

@@ -281,12 +281,13 @@ class Scheduler:
         assert job is not None
         now = time.perf_counter()
         first = job.first_token_at or now
+        prompt = len(job.request.prompt_tokens) - job.request.resumed_tokens
         job.emit(
             Finished(
                 finish_reason=reason,
-                prompt_tokens=len(job.request.prompt_tokens),
-                completion_tokens=job.generated,
-                cached_tokens=job.cached_tokens,
+                prompt_tokens=prompt,
+                completion_tokens=job.generated + job.request.resumed_tokens,
+                cached_tokens=min(job.cached_tokens, prompt),
                 time_to_first_token=first - job.submitted,
                 generation_time=now - job.submitted,
                 text_tail=job.text.flush(),

@@ -11,6 +11,8 @@ Pure modules (the client imports them too; nothing here imports a web framework)
 - ``retry``         the one retry policy: which failures of one node mean "try the next".
 - ``bans``          ``BanList``: failing nodes are skipped for a while, with exponential backoff.
 - ``decision``      ``ServeHere`` or ``Forward``: the router's answer; the model a request is for.
+- ``tape``          what a forwarded stream's client was sent (whole SSE events, the text), the splice of a
+                    continuation into it, and the continuation body (``llamanet_continuation``).
 - ``errors``        the routing exceptions.
 
 With I/O:
@@ -23,6 +25,9 @@ With I/O:
 - ``recent_models`` ``RecentModels``: models served lately (a vanished one is a 503, not a 404).
 - ``members``       ``CertifiedPeers``: with a swarm authority, whose forwarded work is taken (the sender's
                     record and its certificate chain, checked with the current clock).
-- ``forwarder``     HTTP forwarding with failover before the first token; ``Upstream`` byte streams.
+- ``forwarder``     HTTP forwarding with failover before the first token; ``Upstream`` byte streams
+                    (a break after it: ``StreamBrokeError``, or ``ending_with_failure``'s error event).
 - ``router``        ``RequestRouter``: decide (serve here or forward) and forward.
+- ``resume``        ``resuming``: a forwarded stream that breaks mid-way continued on another node (or
+                    here, through the API's ``local``), as one stream; else an ``upstream_failed`` event.
 """

@@ -38,3 +38,8 @@ class EmbeddingsUnavailableError(RoutingError):
         here = "this node was started without --embeddings, and " if local else ""
         super().__init__(f"{here}no node serving {model!r} in the swarm serves embeddings (--embeddings)")
         self.model = model
+
+
+class StreamBrokeError(RoutingError):
+    """A forwarded stream broke after its first bytes (the node died, or broke a cap): the message
+    names the node. ``resume`` continues the stream elsewhere, or it ends with ``failure_line``."""

@@ -4,13 +4,16 @@ Non-streaming requests can fail over at any point (nothing reached the client ye
 requests fail over until the upstream's first bytes arrive (a node sends nothing before its first
 token); after that the stream passes straight through as ``Upstream.chunks``, and closing that iterator
 (the API does when the client leaves) closes the upstream connection, which cancels the generation there.
-Which answers fail over is ``retry.fails_over``. No web framework here: the API builds the response.
+A stream that breaks after its first bytes bans its node and raises ``StreamBrokeError`` from
+``chunks``: ``resume`` continues it on another node, or ``ending_with_failure`` ends it with an error
+event. Which answers fail over is ``retry.fails_over``. No web framework here: the API builds the
+response.
 
 Trust: a candidate from a DHT record gets the request only once its URL proved the record's key
 (``AddressProofs``; a failed proof bans it like a failure). The request carries this node's signed
 forward proof for that candidate (``ForwardSigner``), never the user's credential. Answers are capped
 in size and idle time (``capped``): a peer that breaks the caps fails over before the first bytes and
-ends the stream with an ``upstream_failed`` event after them.
+breaks the stream (as a dead one does) after them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import httpx
 from llamanet.routing.address_proofs import AddressProofs
 from llamanet.routing.bans import BanList
 from llamanet.routing.capped import AnswerLimits, PeerAnswerError, capped, read_capped
-from llamanet.routing.errors import NoPeerAvailableError
+from llamanet.routing.errors import NoPeerAvailableError, StreamBrokeError
 from llamanet.routing.retry import error_code, fails_over
 from llamanet.routing.view import NodeView
 from llamanet_common.proofs import SITES_HEADER, ForwardSigner, ProofError
@@ -168,23 +171,35 @@ class Forwarder:
             await r.aclose()
             raise
         rest = capped(chunks, replace(self.limits, max_bytes=max(0, self.limits.max_bytes - len(first))))
-        return Upstream(200, _headers(r, view), chunks=_relay(first, rest, r, view))
+        return Upstream(200, _headers(r, view), chunks=self._relay(first, rest, r, view))
+
+    async def _relay(
+        self, first: bytes, chunks: AsyncIterator[bytes], upstream: httpx.Response, view: NodeView
+    ) -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        except (httpx.HTTPError, PeerAnswerError) as exc:
+            now = time.monotonic()
+            ban = self.bans.fail(view.key, now).until - now
+            log.warning("stream from node %s broke: %s; banned for %.0fs", view.node_id[:12], exc, ban)
+            raise StreamBrokeError(f"node {view.node_id[:12]} failed mid-stream") from exc
+        finally:
+            await upstream.aclose()
 
 
-async def _relay(
-    first: bytes, chunks: AsyncIterator[bytes], upstream: httpx.Response, view: NodeView
-) -> AsyncIterator[bytes]:
+async def ending_with_failure(chunks: AsyncIterator[bytes], content_type: str) -> AsyncIterator[bytes]:
+    """``chunks``, ending with ``failure_line`` instead of a silent cut when the stream breaks."""
     try:
-        yield first
         async for chunk in chunks:
             yield chunk
-    except (httpx.HTTPError, PeerAnswerError) as exc:
-        log.warning("stream from node %s broke: %s", view.node_id[:12], exc)
-        yield failure_line(
-            upstream.headers.get("content-type", ""), f"node {view.node_id[:12]} failed mid-stream"
-        )
+    except StreamBrokeError as exc:
+        yield failure_line(content_type, str(exc))
     finally:
-        await upstream.aclose()
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def failure_line(content_type: str, message: str) -> bytes:

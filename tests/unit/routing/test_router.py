@@ -13,7 +13,7 @@ from llamanet.routing.capped import AnswerLimits
 from llamanet.routing.decision import Forward, ServeHere
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.errors import NoNodeForModelError, UnknownModelError
-from llamanet.routing.forwarder import NODE_HEADER, Outgoing
+from llamanet.routing.forwarder import NODE_HEADER, Outgoing, ending_with_failure
 from llamanet.routing.router import RequestRouter
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.proofs import FORWARD_HEADER, ForwardSigner, sign_address, verify_forward
@@ -224,7 +224,7 @@ async def test_a_stream_that_goes_silent_or_too_big_ends_with_an_upstream_failed
         assert isinstance(decision, Forward)
         upstream = await r.forward(decision, Outgoing("/v1/chat/completions", b"{}", {}, stream=True))
         assert upstream is not None and upstream.chunks is not None
-        chunks = [c async for c in upstream.chunks]
+        chunks = [c async for c in ending_with_failure(upstream.chunks, "text/event-stream")]
         assert sum(map(len, chunks)) < 8192 + 2000
         assert json.loads(chunks[-1].decode()[6:])["error"]["code"] == "upstream_failed"
 
@@ -251,7 +251,8 @@ async def test_a_broken_ndjson_stream_ends_with_an_error_line_its_clients_can_re
     assert isinstance(decision, Forward)
     upstream = await r.forward(decision, Outgoing("/api/chat", b"{}", {}, stream=True))
     assert upstream is not None and upstream.chunks is not None
-    lines = b"".join([c async for c in upstream.chunks]).decode().splitlines()
+    ndjson = ending_with_failure(upstream.chunks, upstream.headers["content-type"])
+    lines = b"".join([c async for c in ndjson]).decode().splitlines()
     assert json.loads(lines[0])["done"] is False
     assert "failed mid-stream" in json.loads(lines[-1])["error"]  # Ollama's error line, not SSE
 
