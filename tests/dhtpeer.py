@@ -12,20 +12,22 @@ from typing import Any
 import umsgpack
 
 from llamanet.swarm.proofs import answer_challenge
-from llamanet.swarm.wire import Contact, decode_frame, encode_frame
+from llamanet.swarm.wire import REQUEST_PAD_BYTES, Contact, decode_frame, encode_frame
 from llamanet_common.identity import NodeIdentity
 
 HOST = "127.0.0.1"
 MODES = ("honest", "bad-sig", "silent")
 
 
-def request(method: str, args: list[Any], contact: Contact, msg_id: bytes | None = None) -> bytes:
-    rpc = b"\x00" + (msg_id or os.urandom(20)) + umsgpack.packb([method, args])
-    return encode_frame(rpc, secret=None, client=False, contact=contact)
+def request(method: str, args: list[Any], contact: Contact, pad_to: int = REQUEST_PAD_BYTES) -> bytes:
+    """A request frame, padded as nodes pad theirs (a node challenges the sender of an unpadded one
+    not at all: its challenges to a sender's contact are at most 3x the request)."""
+    rpc = b"\x00" + os.urandom(20) + umsgpack.packb([method, args])
+    return encode_frame(rpc, secret=None, client=False, contact=contact, pad_to=pad_to)
 
 
-def ping(contact: Contact, node_id: bytes) -> bytes:
-    return request("ping", [node_id], contact)
+def ping(contact: Contact, node_id: bytes, pad_to: int = REQUEST_PAD_BYTES) -> bytes:
+    return request("ping", [node_id], contact, pad_to)
 
 
 class Peer(asyncio.DatagramProtocol):
@@ -37,6 +39,7 @@ class Peer(asyncio.DatagramProtocol):
         self.port = 0
         self.host = HOST
         self.challenges = 0  # prove requests received
+        self.received_bytes = 0
         self._waiting: dict[bytes, asyncio.Future[bytes]] = {}
 
     @property
@@ -58,6 +61,7 @@ class Peer(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received_bytes += len(data)
         frame = decode_frame(data, secret=None)
         if frame is None or len(frame.payload) < 21:
             return

@@ -17,10 +17,12 @@ import pytest
 
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.node import SwarmNode
+from llamanet.swarm.transport import AMPLIFICATION
 from llamanet.swarm.validation import RecordLimits
 from llamanet_common.certs import issue_certificate
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.record import RecordFields
+from tests.dhtpeer import Peer, ping
 from tests.swarmrecords import eventually
 
 pytestmark = pytest.mark.timeout(90)
@@ -89,8 +91,9 @@ async def test_a_peer_whose_signature_does_not_hold_is_never_filed() -> None:
     try:
         answered, challenges = await forge(seed.dht_port, "bad-sig", "own,own,own")
         assert table(seed) == {}
-        assert (answered, challenges) == (3, 3), "challenged at each ping, answered each time, wrongly"
-        assert seed.status()["refused_proofs"] == 3
+        # challenged at the first ping, answered wrongly, then remembered as refused for a while
+        assert (answered, challenges) == (3, 1)
+        assert seed.status()["refused_proofs"] == 1
         answered, challenges = await forge(seed.dht_port, "silent", "own")
         assert (answered, challenges) == (1, 1)
         await asyncio.sleep(0.6)  # past the RPC timeout of the challenge
@@ -159,3 +162,25 @@ async def test_with_an_authority_only_certified_contacts_are_filed_and_an_ended_
         assert certified.node_id in table(seed)
     finally:
         await asyncio.gather(*(n.stop(withdraw=False) for n in nodes), seed.stop(withdraw=False))
+
+
+async def test_a_sender_naming_a_third_party_as_its_contact_gets_it_at_most_3x_its_request() -> None:
+    # the challenge goes to the contact a frame names, which may be a victim's address (the source can
+    # be spoofed too): its copies (retransmits included) stay within 3x the request that caused them
+    seed = await started(SwarmConfig(rpc_timeout_s=3.0))  # room for 3 retransmits: only 2 are sent
+    sender, victim = await Peer().start(), await Peer(mode="silent").start()
+    try:
+        padded = ping(victim.contact, NodeIdentity.generate().node_id_bytes)
+        assert await sender.ask(padded, seed.dht_port) is not None
+        await asyncio.sleep(3.2)
+        assert victim.challenges == 3
+        assert victim.received_bytes <= AMPLIFICATION * len(padded)
+        small = ping(victim.contact, NodeIdentity.generate().node_id_bytes, pad_to=0)
+        assert await sender.ask(small, seed.dht_port) is not None, "an unpadded ping is answered"
+        await asyncio.sleep(0.5)
+        assert victim.challenges == 3, "its sender is not challenged"
+        assert table(seed) == {}
+    finally:
+        sender.close()
+        victim.close()
+        await seed.stop()

@@ -7,7 +7,9 @@ that address, answered with a signature by the key its id is the hash of and, wi
 valid certificate chain. A proof is remembered (``ProvenContacts``), so a contact proves itself once per
 address, not at every packet. A contact that signed another address than the one asked is proved again
 at the address it signed, and filed there. At most ``MAX_VERIFYING`` proofs run at once; beyond that a
-contact is not filed yet (it is offered again at its next packet). Filing keeps one contact per UDP
+contact is not filed yet (it is offered again at its next packet). A contact refused is not challenged
+again for ``refusal_s`` (at most ``MAX_REFUSED`` remembered), so a peer that cannot prove its id costs
+one challenge per window, not one per packet. Filing keeps one contact per UDP
 endpoint (a new id proved at a filed endpoint replaces the old one) and at most ``max_contacts_per_ip``
 per IP address (a whole site behind one NAT address fits; a sybil farm on one host does not). With an
 authority, ``expire`` drops the contacts whose certificate ended.
@@ -19,6 +21,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,8 +33,10 @@ from llamanet.swarm.proofs import NONCE_BYTES, Address, ProvenContacts, check_pr
 log = logging.getLogger(__name__)
 
 MAX_VERIFYING = 64  # proofs in flight
+MAX_REFUSED = 4096  # (id, address) pairs remembered as refused
 SETTLE_ROUNDS = 3  # follow-up proofs (at a signed contact) awaited by ``settle``
-Prove = Callable[[Address, bytes], Awaitable[tuple[bool, Any]]]
+# (address, nonce, how many times at most to send it: None for the configured retransmits) -> RPC result
+Prove = Callable[[Address, bytes, int | None], Awaitable[tuple[bool, Any]]]
 
 
 class Admission:
@@ -44,6 +49,7 @@ class Admission:
         authorities: frozenset[str] = frozenset(),
         clock_skew_s: float = 5.0,
         max_contacts_per_ip: int = 256,
+        refusal_s: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._router = router
@@ -53,33 +59,41 @@ class Admission:
         self._skew = clock_skew_s
         self._max_per_ip = max_contacts_per_ip
         self._clock = clock
+        self.refusal_s = refusal_s
+        self._refused: OrderedDict[tuple[bytes, Address], float] = OrderedDict()  # -> refused until
         self.proven = ProvenContacts()
         self._verifying: set[Address] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.refused_contacts = 0  # proved, but over the per-address cap
         self.refused_proofs = 0  # answered our challenge without proving its id (or membership)
 
-    def offer(self, node: Node) -> None:
-        """File ``node`` (new to the table) at once if it proved its id at its address, else prove it."""
+    def offer(self, node: Node, sends: int | None = None) -> None:
+        """File ``node`` (new to the table) at once if it proved its id at its address, else challenge it
+        there, sending the challenge at most ``sends`` times (None: with the configured retransmits)."""
         where = (str(node.ip), int(node.port))
         if self.proven.get(node.id, where, self._clock()) is not None:
             self.file(node)
-        else:
-            self._start(node, where, follow=True)
+        elif sends is None or sends > 0:
+            self._start(node, where, sends, follow=True)
 
-    def _start(self, node: Node, where: Address, *, follow: bool) -> None:
-        if where in self._verifying or len(self._verifying) >= MAX_VERIFYING:
+    def _start(self, node: Node, where: Address, sends: int | None, *, follow: bool) -> None:
+        if self._closed or where in self._verifying or len(self._verifying) >= MAX_VERIFYING:
+            return
+        now = self._clock()
+        if any(self._refused.get(key, 0.0) > now for key in ((node.id, where), (b"", where))):
             return
         self._verifying.add(where)
-        task = asyncio.ensure_future(self._check(node, where, follow))
+        task = asyncio.ensure_future(self._check(node, where, sends, follow))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _check(self, node: Node, where: Address, follow: bool) -> None:
+    async def _check(self, node: Node, where: Address, sends: int | None, follow: bool) -> None:
         try:
             nonce = os.urandom(NONCE_BYTES)
-            ok, answer = await self._prove(where, nonce)
-            if not ok:
+            ok, answer = await self._prove(where, nonce, sends)
+            if not ok:  # nobody (or nobody who saw our challenge) there: not asked again for a while
+                self._refuse(b"", where)
                 log.debug("contact %s:%s claiming id %s did not answer our challenge", *where, node.id.hex())
                 return
             try:
@@ -95,17 +109,24 @@ class Admission:
                 )
             except ContactProofError as exc:
                 self.refused_proofs += 1
+                self._refuse(node.id, where)
                 log.info("contact %s:%s claiming id %s not filed: %s", *where, node.id.hex()[:12], exc)
                 return
         finally:
             self._verifying.discard(where)
         if proven.where != where:  # it is reached elsewhere: proved (once more) and filed there
             if follow:
-                self._start(Node(node.id, *proven.where), proven.where, follow=False)
+                self._start(Node(node.id, *proven.where), proven.where, sends, follow=False)
             return
         self.proven.add(proven)
         if self._router.is_new_node(node):
             self.file(node)
+
+    def _refuse(self, node_id: bytes, where: Address) -> None:
+        self._refused.pop((node_id, where), None)
+        self._refused[(node_id, where)] = self._clock() + self.refusal_s
+        while len(self._refused) > MAX_REFUSED:
+            self._refused.popitem(last=False)
 
     def file(self, node: Node) -> None:
         """Add a proved contact: one per UDP endpoint, at most ``max_contacts_per_ip`` per address."""
@@ -136,5 +157,7 @@ class Admission:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def close(self) -> None:
+        """Start no more proofs; cancel those in flight."""
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()

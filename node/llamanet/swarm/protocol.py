@@ -41,7 +41,7 @@ from llamanet.swarm.transport import (
     fit_reply,
     reply_limit,
 )
-from llamanet.swarm.wire import Frame, decode_frame, is_v1_frame
+from llamanet.swarm.wire import REQUEST_PAD_BYTES, Frame, decode_frame, is_v1_frame
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.proofs import ReplayCache
 
@@ -52,6 +52,8 @@ _from_client: contextvars.ContextVar[bool] = contextvars.ContextVar("swarm_from_
 _contact: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
     "swarm_contact", default=None
 )
+# the size of the request being handled: what the challenge its sender triggers may send (3x)
+_request_bytes: contextvars.ContextVar[int] = contextvars.ContextVar("swarm_request_bytes", default=0)
 RpcResult = tuple[bool, Any]
 Chain = Callable[[], list[dict[str, Any]] | None]
 MAX_NAMED_PEERS = 1024  # addresses already named in a log line (v1 frames, bad contacts)
@@ -99,7 +101,9 @@ class SwarmProtocol(RetryingProtocol):
         self.admission = Admission(
             self.router,
             source_node.id,
-            lambda where, nonce: self.prove(where, self.source_node.id, nonce),
+            lambda where, nonce, sends: self._call(
+                "prove", where, (self.source_node.id, nonce), None if sends is None else sends - 1
+            ),
             authorities=authorities,
             clock_skew_s=clock_skew_s,
             max_contacts_per_ip=max_contacts_per_ip,
@@ -136,11 +140,13 @@ class SwarmProtocol(RetryingProtocol):
         source = (str(addr[0]), int(addr[1]))
         limit = None if source in self.proven else AMPLIFICATION * len(data)
         tokens = (_from_client.set(frame.from_client), _contact.set(where), reply_limit.set(limit))
+        size = _request_bytes.set(len(data))
         try:
             task = asyncio.ensure_future(self._solve_datagram(frame.payload, addr))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         finally:
+            _request_bytes.reset(size)
             reply_limit.reset(tokens[2])
             _contact.reset(tokens[1])
             _from_client.reset(tokens[0])
@@ -178,20 +184,21 @@ class SwarmProtocol(RetryingProtocol):
             log.debug("dropping bad request from %s: %s", address, exc)
 
     # -- routing table -----------------------------------------------------------------------------
-    def welcome_if_new(self, node: Node) -> None:
+    def welcome_if_new(self, node: Node, sends: int | None = None) -> None:
         """Offer ``node`` to ``admission`` if new: kademlia calls this when a node answered at ``node``'s
         address (filed once it proves its id there)."""
         if _from_client.get() or not isinstance(node.id, bytes) or len(node.id) != 20:
             return
         if node.id != self.source_node.id and self.router.is_new_node(node):
-            self.admission.offer(node)
+            self.admission.offer(node, sends)
 
     def sender(self, nodeid: Any, source: Any) -> Node:
         """The sender of the request being handled, at its advertised contact, offered to ``admission``
-        if new (filed once it proves its id there)."""
+        if new (filed once it proves its id there). Its packet's source may be spoofed, so the padded
+        challenges sent to its contact are at most 3x its request (an unpadded request gets none)."""
         where = _contact.get() or (str(source[0]), int(source[1]))
         node = Node(nodeid, where[0], where[1])
-        self.welcome_if_new(node)
+        self.welcome_if_new(node, AMPLIFICATION * _request_bytes.get() // REQUEST_PAD_BYTES)
         return node
 
     @property

@@ -57,7 +57,11 @@ class RetryingProtocol(KademliaProtocol):  # type: ignore[misc]
 
         return call
 
-    def _call(self, name: str, address: Any, args: tuple[Any, ...]) -> asyncio.Future[tuple[bool, Any]]:
+    def _call(
+        self, name: str, address: Any, args: tuple[Any, ...], retries: int | None = None
+    ) -> asyncio.Future[tuple[bool, Any]]:
+        """Send request ``name(*args)`` to ``address``, again at most ``retries`` times (None: the
+        configured number) while unanswered; the future says (answered, answer)."""
         msg_id = os.urandom(20)
         data = umsgpack.packb([name, args])
         if len(data) > MAX_REQUEST_BYTES:
@@ -65,10 +69,14 @@ class RetryingProtocol(KademliaProtocol):  # type: ignore[misc]
         datagram = b"\x00" + msg_id + data
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+        if self.transport is None:  # not listening (any more): no answer will come
+            future.set_result((False, None))
+            return future
         timeout = loop.call_later(self._wait_timeout, self._timeout, msg_id)
         self._outstanding[msg_id] = (future, timeout)
         self.transport.sendto(datagram, address)
-        delays = retry_delays(self._retry_s, self._retries, self._wait_timeout)
+        tries = self._retries if retries is None else min(self._retries, retries)
+        delays = retry_delays(self._retry_s, tries, self._wait_timeout)
         if delays:
             self._schedule(msg_id, datagram, address, delays, 0.0)
         return future
@@ -81,7 +89,7 @@ class RetryingProtocol(KademliaProtocol):  # type: ignore[misc]
     def _resend(self, msg_id: bytes, datagram: bytes, address: Any, delays: list[float], at: float) -> None:
         self._resends.pop(msg_id, None)
         entry = self._outstanding.get(msg_id)
-        if entry is None or entry[0].done():
+        if entry is None or entry[0].done() or self.transport is None:
             return
         self.retransmits += 1
         log.debug("no answer to %s from %s after %.2fs: sending it again", msg_id.hex()[:8], address, at)

@@ -1,6 +1,7 @@
 """``Admission`` against a real routing table and a scripted ``prove`` call: a contact is filed only
 once its answer proves its id; a proof is asked once, then remembered; a contact that signed another
-address is proved and filed there; proofs in flight are bounded."""
+address is proved and filed there; one refused is not challenged again for a while; proofs in flight
+are bounded, and so is how often a challenge is sent."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ class Peers:
     def __init__(self) -> None:
         self.at: dict[Address, tuple[NodeIdentity, Contact]] = {}
         self.asked: list[Address] = []
+        self.sends: list[int | None] = []
         self.gate: asyncio.Event | None = None
 
-    async def prove(self, where: Address, nonce: bytes) -> tuple[bool, Any]:
+    async def prove(self, where: Address, nonce: bytes, sends: int | None) -> tuple[bool, Any]:
         self.asked.append(where)
+        self.sends.append(sends)
         if self.gate is not None:
             await self.gate.wait()
         if where not in self.at:
@@ -36,9 +39,16 @@ class Peers:
         return True, answer_challenge(identity, nonce, OWN.node_id_bytes, contact, None)
 
 
-def admission(peers: Peers) -> tuple[Admission, RoutingTable]:
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admission(peers: Peers, clock: Clock | None = None) -> tuple[Admission, RoutingTable]:
     router = RoutingTable(None, 20, Node(OWN.node_id_bytes))
-    return Admission(router, OWN.node_id_bytes, peers.prove), router
+    return Admission(router, OWN.node_id_bytes, peers.prove, refusal_s=5.0, clock=clock or Clock()), router
 
 
 def ids(router: RoutingTable) -> dict[bytes, tuple[str, int]]:
@@ -92,3 +102,33 @@ async def test_proofs_in_flight_are_bounded() -> None:
     assert len(peers.asked) == MAX_VERIFYING
     peers.gate.set()
     await gate.settle()
+
+
+async def test_a_refused_contact_is_challenged_again_only_after_the_refusal_window() -> None:
+    peers, clock = Peers(), Clock()
+    forger, where = NodeIdentity.generate(), ("10.0.0.5", 8468)
+    peers.at[where] = (forger, Contact("10.0.0.5", 8468))
+    gate, router = admission(peers, clock)
+    claimed = Node(b"\x02" * 20, *where)
+    gate.offer(claimed)
+    await gate.settle()
+    gate.offer(claimed)  # within the window: no second challenge
+    gate.offer(Node(b"\x01" * 20, "10.0.0.6", 1))  # nobody there
+    await gate.settle()
+    gate.offer(Node(b"\x03" * 20, "10.0.0.6", 1))  # another id at the silent address: not asked either
+    await gate.settle()
+    assert peers.asked == [where, ("10.0.0.6", 1)]
+    clock.now += 5.1
+    gate.offer(claimed)
+    await gate.settle()
+    assert peers.asked == [where, ("10.0.0.6", 1), where] and gate.refused_proofs == 2 and ids(router) == {}
+
+
+async def test_how_often_a_challenge_is_sent_is_passed_on_and_zero_sends_none() -> None:
+    peers = Peers()
+    gate, _ = admission(peers)
+    gate.offer(Node(b"\x01" * 20, "10.0.0.7", 1), sends=0)  # an unpadded request: no challenge
+    gate.offer(Node(b"\x02" * 20, "10.0.0.7", 2), sends=3)
+    gate.offer(Node(b"\x03" * 20, "10.0.0.7", 3))
+    await gate.settle()
+    assert peers.asked == [("10.0.0.7", 2), ("10.0.0.7", 3)] and peers.sends == [3, None]
