@@ -3,7 +3,8 @@ forging peer run as its own process (``tests.dhtforger``). A contact is filed on
 challenge with a signature by the key its id is the hash of: random ids and another node's id claimed
 from one socket are never filed, nor is a peer whose signature does not hold, while honest nodes (and the
 forger's own id, proved by its own key) are. With a swarm authority only certified contacts are filed,
-and one whose certificate ends leaves the routing table within a heartbeat."""
+and one whose certificate ends leaves the routing table within a heartbeat. The challenges a sender
+makes a node send to the contact it names (a victim's address, perhaps) stay within 3x its request."""
 
 from __future__ import annotations
 
