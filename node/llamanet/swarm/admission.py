@@ -6,13 +6,16 @@ once they answer). It is filed only once it proved its id there (``proofs``): a 
 that address, answered with a signature by the key its id is the hash of and, with swarm authorities, a
 valid certificate chain. A proof is remembered (``ProvenContacts``), so a contact proves itself once per
 address, not at every packet. A contact that signed another address than the one asked is proved again
-at the address it signed, and filed there. At most ``MAX_VERIFYING`` proofs run at once; beyond that a
-contact is not filed yet (it is offered again at its next packet). A contact refused is not challenged
+at the address it signed, and filed there; if nothing answers there (from inside a NAT its own forwarded
+address may be out of reach) it is filed at the address that answered, as kademlia would.
+
+At most ``MAX_VERIFYING`` proofs run at once; beyond that a contact is not filed yet (it is offered
+again at its next packet). A contact refused (or an address that did not answer) is not challenged
 again for ``refusal_s`` (at most ``MAX_REFUSED`` remembered), so a peer that cannot prove its id costs
-one challenge per window, not one per packet. Filing keeps one contact per UDP
-endpoint (a new id proved at a filed endpoint replaces the old one) and at most ``max_contacts_per_ip``
-per IP address (a whole site behind one NAT address fits; a sybil farm on one host does not). With an
-authority, ``expire`` drops the contacts whose certificate ended.
+one challenge per window, not one per packet. Filing keeps one contact per UDP endpoint (a new id proved
+at a filed endpoint replaces the old one) and at most ``max_contacts_per_ip`` per IP address (a whole
+site behind one NAT address fits; a sybil farm on one host does not). With an authority, ``expire``
+drops the contacts whose certificate ended.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from kademlia.node import Node
 
 from llamanet.swarm.errors import ContactProofError
-from llamanet.swarm.proofs import NONCE_BYTES, Address, ProvenContacts, check_proof
+from llamanet.swarm.proofs import NONCE_BYTES, Address, ProvenContact, ProvenContacts, check_proof
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +79,36 @@ class Admission:
         if self.proven.get(node.id, where, self._clock()) is not None:
             self.file(node)
         elif sends is None or sends > 0:
-            self._start(node, where, sends, follow=True)
+            self._start(node, where, sends)
 
-    def _start(self, node: Node, where: Address, sends: int | None, *, follow: bool) -> None:
+    def _start(
+        self, node: Node, where: Address, sends: int | None, fallback: ProvenContact | None = None
+    ) -> None:
+        """Challenge ``node`` at ``where``; ``fallback``: the proof at the address first asked, for a
+        contact that signed ``where`` (None: ``where`` is the address first asked)."""
         if self._closed or where in self._verifying or len(self._verifying) >= MAX_VERIFYING:
             return
         now = self._clock()
+        if fallback is not None and self._refused.get((b"", where), 0.0) > now:
+            self._admit(fallback)  # nothing answered at its own address lately
+            return
         if any(self._refused.get(key, 0.0) > now for key in ((node.id, where), (b"", where))):
             return
         self._verifying.add(where)
-        task = asyncio.ensure_future(self._check(node, where, sends, follow))
+        task = asyncio.ensure_future(self._check(node, where, sends, fallback))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _check(self, node: Node, where: Address, sends: int | None, follow: bool) -> None:
+    async def _check(
+        self, node: Node, where: Address, sends: int | None, fallback: ProvenContact | None
+    ) -> None:
         try:
             nonce = os.urandom(NONCE_BYTES)
             ok, answer = await self._prove(where, nonce, sends)
+            if not ok and fallback is not None:  # its own address is out of our reach
+                self._refuse(b"", where)
+                self._admit(fallback)
+                return
             if not ok:  # nobody (or nobody who saw our challenge) there: not asked again for a while
                 self._refuse(b"", where)
                 log.debug("contact %s:%s claiming id %s did not answer our challenge", *where, node.id.hex())
@@ -114,11 +131,14 @@ class Admission:
                 return
         finally:
             self._verifying.discard(where)
-        if proven.where != where:  # it is reached elsewhere: proved (once more) and filed there
-            if follow:
-                self._start(Node(node.id, *proven.where), proven.where, sends, follow=False)
-            return
+        if proven.where == where:
+            self._admit(proven)
+        elif fallback is None:  # it is reached elsewhere: proved (once more) and filed there
+            self._start(Node(node.id, *proven.where), proven.where, sends, replace(proven, where=where))
+
+    def _admit(self, proven: ProvenContact) -> None:
         self.proven.add(proven)
+        node = Node(proven.node_id, *proven.where)
         if self._router.is_new_node(node):
             self.file(node)
 

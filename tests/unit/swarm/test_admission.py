@@ -91,6 +91,18 @@ async def test_a_contact_signed_elsewhere_is_proved_and_filed_there() -> None:
     assert ids(router) == {node.node_id_bytes: own} and peers.asked == [service, own]
 
 
+async def test_a_contact_whose_signed_address_does_not_answer_is_filed_where_it_answered() -> None:
+    # from inside a NAT, a node's own forwarded address may be out of reach: the inner address it
+    # answered at is used, as kademlia would
+    peers = Peers()
+    node, inner, forwarded = NodeIdentity.generate(), ("10.213.2.2", 8001), ("10.213.1.1", 30001)
+    peers.at[inner] = (node, Contact("10.213.1.1", 30001))
+    gate, router = admission(peers)
+    gate.offer(Node(node.node_id_bytes, *inner))
+    await gate.settle()
+    assert ids(router) == {node.node_id_bytes: inner} and peers.asked == [inner, forwarded]
+
+
 async def test_proofs_in_flight_are_bounded() -> None:
     peers = Peers()
     peers.gate = asyncio.Event()
