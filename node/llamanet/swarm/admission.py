@@ -5,9 +5,9 @@ answered one of ours (at the address we asked; contacts learned from ``find_node
 once they answer). It is filed only once it proved its id there (``proofs``): a ``prove`` RPC sent to
 that address, answered with a signature by the key its id is the hash of and, with swarm authorities, a
 valid certificate chain. A proof is remembered (``ProvenContacts``), so a contact proves itself once per
-address, not at every packet. A contact that signed another address than the one asked is proved again
-at the address it signed, and filed there; if nothing answers there (from inside a NAT its own forwarded
-address may be out of reach) it is filed at the address that answered, as kademlia would.
+address, not at every packet. A contact that signed another address than the one asked is filed where
+it answered (as kademlia files it), challenged at the address it signed, and moved there if it proves
+itself there too (from inside a NAT its own forwarded address may be out of reach: it stays).
 
 At most ``MAX_VERIFYING`` proofs run at once; beyond that a contact is not filed yet (it is offered
 again at its next packet). A contact refused (or an address that did not answer) is not challenged
@@ -81,34 +81,23 @@ class Admission:
         elif sends is None or sends > 0:
             self._start(node, where, sends)
 
-    def _start(
-        self, node: Node, where: Address, sends: int | None, fallback: ProvenContact | None = None
-    ) -> None:
-        """Challenge ``node`` at ``where``; ``fallback``: the proof at the address first asked, for a
-        contact that signed ``where`` (None: ``where`` is the address first asked)."""
+    def _start(self, node: Node, where: Address, sends: int | None, moving: bool = False) -> None:
+        """Challenge ``node`` at ``where``; ``moving``: it is filed already, at the address first asked,
+        and signed ``where``, where it is moved if it proves itself there too."""
         if self._closed or where in self._verifying or len(self._verifying) >= MAX_VERIFYING:
             return
         now = self._clock()
-        if fallback is not None and self._refused.get((b"", where), 0.0) > now:
-            self._admit(fallback)  # nothing answered at its own address lately
-            return
         if any(self._refused.get(key, 0.0) > now for key in ((node.id, where), (b"", where))):
             return
         self._verifying.add(where)
-        task = asyncio.ensure_future(self._check(node, where, sends, fallback))
+        task = asyncio.ensure_future(self._check(node, where, sends, moving))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _check(
-        self, node: Node, where: Address, sends: int | None, fallback: ProvenContact | None
-    ) -> None:
+    async def _check(self, node: Node, where: Address, sends: int | None, moving: bool) -> None:
         try:
             nonce = os.urandom(NONCE_BYTES)
             ok, answer = await self._prove(where, nonce, sends)
-            if not ok and fallback is not None:  # its own address is out of our reach
-                self._refuse(b"", where)
-                self._admit(fallback)
-                return
             if not ok:  # nobody (or nobody who saw our challenge) there: not asked again for a while
                 self._refuse(b"", where)
                 log.debug("contact %s:%s claiming id %s did not answer our challenge", *where, node.id.hex())
@@ -132,9 +121,12 @@ class Admission:
         finally:
             self._verifying.discard(where)
         if proven.where == where:
+            if moving:  # from the address first asked to the one it signed
+                self._router.remove_contact(node)
             self._admit(proven)
-        elif fallback is None:  # it is reached elsewhere: proved (once more) and filed there
-            self._start(Node(node.id, *proven.where), proven.where, sends, replace(proven, where=where))
+        elif not moving:  # it answered here but signed another address: filed here, moved if it answers there
+            self._admit(replace(proven, where=where))
+            self._start(Node(node.id, *proven.where), proven.where, sends, moving=True)
 
     def _admit(self, proven: ProvenContact) -> None:
         self.proven.add(proven)
