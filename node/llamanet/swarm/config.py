@@ -18,6 +18,10 @@ class SwarmConfig:
     ksize: int = 20
     alpha: int = 3
     rpc_timeout_s: float = 5.0
+    # an unanswered request is sent again after this, the wait doubling, at most ``rpc_retries`` times
+    # within ``rpc_timeout_s`` (0: never): a lost first datagram costs a retry, not the whole timeout
+    rpc_retry_s: float = 0.3
+    rpc_retries: int = 3
     secret: bytes | None = None
     advertise_host: str | None = None
     advertise_port: int | None = None

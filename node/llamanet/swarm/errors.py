@@ -32,6 +32,11 @@ class KeyMismatchError(InvalidRecordError):
     """A record offered under a DHT key it does not belong to."""
 
 
+class ContactProofError(SwarmError):
+    """A contact's answer to our challenge that does not prove its id (key, signature, signed contact) or,
+    with a swarm authority, its membership: the contact is not filed."""
+
+
 class StorageFullError(SwarmError):
     """A storing peer refused an entry because its per-key or total cap is reached."""
 

@@ -11,10 +11,9 @@ from dataclasses import replace
 from typing import Any
 
 from llamanet.swarm.config import SwarmConfig
-from llamanet.swarm.contact import unusable_reason
 from llamanet.swarm.errors import NotStartedError
 from llamanet.swarm.keys import ALL_NODES_KEY, model_key, node_key, record_keys
-from llamanet.swarm.peers import Address, peers_to_join, resolve_host, resolve_peers, retry_until_done
+from llamanet.swarm.peers import Address, peers_to_join, resolve_peers, retry_until_done
 from llamanet.swarm.server import SwarmServer, wall_clock
 from llamanet_common.addresses import parse_peers
 from llamanet_common.identity import NodeIdentity
@@ -48,8 +47,8 @@ class SwarmNode:
         self._seq = 0
         self._last_record: NodeRecord | None = None
         self._published_models: set[str] = set()
+        self._chain: list[dict[str, Any]] | None = None  # our certificate chain, as our records carry it
         self.joined = False
-        self._unresolved_logged = False
 
     @property
     def node_id(self) -> str:
@@ -77,7 +76,6 @@ class SwarmNode:
             self._server.config = self.config
             # frames carry the new port now and the new host as soon as it resolves
             self._server.readvertise(None)
-            self._unresolved_logged = False
             self._spawn(self._resolve_advertised())
 
     async def start(
@@ -85,40 +83,30 @@ class SwarmNode:
     ) -> None:
         """Listen, join via ``bootstrap`` ("host:port,...") or found a new swarm, and start heartbeats.
 
-        If no bootstrap peer answers, joining is retried in the background with capped backoff.
+        If no bootstrap peer answers, joining is retried in the background with capped backoff. The
+        first record's fields (its certificate chain: our contact proofs carry it) are read before the join.
         """
         self._peers = parse_peers(",".join(bootstrap))
         self._bind_host = bind_host
         self._server = SwarmServer(
-            self.config, self.identity.node_id_bytes, client_mode=False, clock=self._clock
+            self.config,
+            self.identity.node_id_bytes,
+            client_mode=False,
+            clock=self._clock,
+            identity=self.identity,
+            chain=lambda: self._chain,
         )
         await self._resolve_advertised()
         await self._server.listen(dht_port, bind_host)
+        first = await self._fields()
         if self._peers and not (await self._try_join())[1]:
             self._ensure_join_task()
         if self._record_factory is not None:
-            await self._heartbeat_once()
+            await self._heartbeat_once(first)
             self._heartbeat_task = self._spawn(self._heartbeat_loop())
 
     async def _resolve_advertised(self) -> None:
-        """Put the configured advertise host in frames as an address (a name is resolved, and retried
-        every heartbeat until it resolves: a pod's DNS name may appear only once the pod is ready)."""
-        name = self.config.advertise_host
-        server = self.server
-        if not name or server.advertise_host is not None:
-            return
-        address = await resolve_host(name)
-        if address is None:
-            if not self._unresolved_logged:
-                log.warning("advertised host %s does not resolve yet: peers use our packets' source", name)
-                self._unresolved_logged = True
-            return
-        why = unusable_reason(address)
-        if why is not None and not address.startswith("127."):
-            log.warning(
-                "advertised DHT host %s (%s) is %s: peers will drop our datagrams", name, address, why
-            )
-        server.readvertise(address)
+        await self.server.resolve_advertised()
 
     async def _missing_peers(self) -> list[Address]:
         """The configured peers to ping now (``peers_to_join``)."""
@@ -167,6 +155,7 @@ class SwarmNode:
         while True:
             await asyncio.sleep(self.config.heartbeat_interval_s)
             await self._resolve_advertised()
+            self.server.swarm_protocol.admission.expire()
             if self._peers and await self._missing_peers():
                 self._ensure_join_task()
             await self._heartbeat_once()
@@ -180,13 +169,25 @@ class SwarmNode:
         """Publish a fresh record now (e.g. the model just became ready) instead of at the next beat."""
         await self._heartbeat_once()
 
-    async def _heartbeat_once(self) -> None:
-        if self._record_factory is None:
-            return
+    async def _fields(self) -> RecordFields | None:
+        """This beat's record fields (None: no record factory, or it failed)."""
         try:
-            fields = self._record_factory()
+            fields = self._record_factory() if self._record_factory is not None else None
             if inspect.isawaitable(fields):
                 fields = await fields
+        except Exception:
+            log.exception("reading this node's record fields failed")
+            return None
+        if fields is not None:
+            self._chain = fields.cert
+        return fields
+
+    async def _heartbeat_once(self, fields: RecordFields | None = None) -> None:
+        if fields is None:
+            fields = await self._fields()
+        if fields is None:
+            return
+        try:
             await self.publish(fields)
         except Exception:
             log.exception("heartbeat publish failed")
@@ -277,6 +278,7 @@ class SwarmNode:
             "storage": self.server.entries.snapshot(),
             "dropped_datagrams": self.server.swarm_protocol.dropped_datagrams,
             "refused_contacts": self.server.swarm_protocol.refused_contacts,
+            "refused_proofs": self.server.swarm_protocol.admission.refused_proofs,
             "rejected_stores": self.server.swarm_protocol.rejected_stores,
         }
 

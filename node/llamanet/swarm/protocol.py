@@ -7,10 +7,10 @@
 - a sender that has not proved its address (answered an RPC of ours) gets at most 3x the bytes it sent
   (``transport``): a spoofed source cannot make us a reflector;
 - senders flagged as clients are answered but never added to the routing table;
-- one contact per UDP endpoint (the newest id answering there), ``max_contacts_per_ip`` per address;
-- a sender is filed at its advertised contact (``contact``), never at the packet's source address alone
-  (the source only gets the reply); a contact that differs from the source is filed once a ping to it
-  answers with the sender's id (bounded: at most ``MAX_VERIFYING`` such pings in flight);
+- a contact (a sender, at its advertised contact; a node that answered, at the address asked) is filed
+  only once it proved, by the ``prove`` RPC, that its id is its key's (``admission``, ``proofs``); this
+  node answers ``prove`` with its key, a signature and (with one) its certificate chain;
+- a request unanswered after ``retry_s`` is sent again (``rpc``);
 - opaque ``store``/``find_value`` are disabled; ``store_entry`` stores one signed record under a key name
   and ``find_entries`` returns a page of a key's entries (plus the closest nodes on the first page);
 - no key hand-over on first contact: nodes republish every heartbeat instead.
@@ -22,15 +22,17 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import umsgpack
 from kademlia.node import Node
-from kademlia.protocol import KademliaProtocol
 
+from llamanet.swarm.admission import Admission
 from llamanet.swarm.contact import contact_address, own_contact, sane_nodes
 from llamanet.swarm.errors import InvalidRecordError, RecordFormatError, StorageFullError
+from llamanet.swarm.proofs import NONCE_BYTES, answer_challenge
+from llamanet.swarm.rpc import RetryingProtocol
 from llamanet.swarm.storage import EntryStore
 from llamanet.swarm.transport import (
     AMPLIFICATION,
@@ -39,7 +41,8 @@ from llamanet.swarm.transport import (
     fit_reply,
     reply_limit,
 )
-from llamanet.swarm.wire import Frame, decode_frame, is_v1_frame
+from llamanet.swarm.wire import REQUEST_PAD_BYTES, Frame, decode_frame, is_v1_frame
+from llamanet_common.identity import NodeIdentity
 from llamanet_common.proofs import ReplayCache
 
 log = logging.getLogger(__name__)
@@ -49,13 +52,14 @@ _from_client: contextvars.ContextVar[bool] = contextvars.ContextVar("swarm_from_
 _contact: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
     "swarm_contact", default=None
 )
+# the size of the request being handled: what the challenge its sender triggers may send (3x)
+_request_bytes: contextvars.ContextVar[int] = contextvars.ContextVar("swarm_request_bytes", default=0)
 RpcResult = tuple[bool, Any]
-MAX_PROVEN = 4096  # addresses remembered as having answered our RPCs
-MAX_VERIFYING = 64  # pings to advertised contacts in flight
+Chain = Callable[[], list[dict[str, Any]] | None]
 MAX_NAMED_PEERS = 1024  # addresses already named in a log line (v1 frames, bad contacts)
 
 
-class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
+class SwarmProtocol(RetryingProtocol):
     def __init__(
         self,
         source_node: Node,
@@ -71,8 +75,14 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         frame_window_s: float = 60.0,
         frame_replay_entries: int = 200_000,
         max_contacts_per_ip: int = 256,
+        identity: NodeIdentity | None = None,
+        chain: Chain | None = None,
+        authorities: frozenset[str] = frozenset(),
+        clock_skew_s: float = 5.0,
+        retry_s: float = 0.3,
+        retries: int = 3,
     ) -> None:
-        super().__init__(source_node, storage, ksize)
+        super().__init__(source_node, storage, ksize, retry_s=retry_s, retries=retries)
         # nonces of frames seen within the window, from any source: a replay is dropped
         self._replays = ReplayCache(window_s=frame_window_s, max_entries=frame_replay_entries)
         self._wait_timeout = rpc_timeout_s
@@ -81,15 +91,23 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
         self._page_budget = page_budget_bytes
         self.entries: EntryStore = storage
         self.dropped_datagrams = 0
-        self.refused_contacts = 0
-        self._max_contacts_per_ip = max_contacts_per_ip
-        self._proven: OrderedDict[tuple[str, int], None] = OrderedDict()
         self.rejected_stores = 0
         self._pending: set[asyncio.Future[None]] = set()
         self._advertise = (advertise_host, advertise_port)
         self._bound = ("", 0)
-        self._verifying: set[tuple[str, int]] = set()
         self._named: set[tuple[str, str]] = set()
+        self._identity = identity
+        self._chain: Chain = chain or (lambda: None)
+        self.admission = Admission(
+            self.router,
+            source_node.id,
+            lambda where, nonce, sends: self._call(
+                "prove", where, (self.source_node.id, nonce), None if sends is None else sends - 1
+            ),
+            authorities=authorities,
+            clock_skew_s=clock_skew_s,
+            max_contacts_per_ip=max_contacts_per_ip,
+        )
 
     # -- framing ---------------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
@@ -120,34 +138,18 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
             self._name_once("contact", addr, f"peer %s:%s advertises an unusable contact {frame.contact}")
             return
         source = (str(addr[0]), int(addr[1]))
-        limit = None if source in self._proven else AMPLIFICATION * len(data)
+        limit = None if source in self.proven else AMPLIFICATION * len(data)
         tokens = (_from_client.set(frame.from_client), _contact.set(where), reply_limit.set(limit))
+        size = _request_bytes.set(len(data))
         try:
             task = asyncio.ensure_future(self._solve_datagram(frame.payload, addr))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         finally:
+            _request_bytes.reset(size)
             reply_limit.reset(tokens[2])
             _contact.reset(tokens[1])
             _from_client.reset(tokens[0])
-
-    def _timeout(self, msg_id: bytes) -> None:
-        """rpcudp's timeout, unless the caller already gave up on the answer (its future is cancelled)."""
-        entry = self._outstanding.get(msg_id)
-        if entry is not None and entry[0].done():
-            del self._outstanding[msg_id]
-            return
-        super()._timeout(msg_id)
-
-    def _accept_response(self, msg_id: bytes, data: Any, address: Any) -> None:
-        """An answer to one of our requests (its random id matches) proves the address it came from."""
-        if msg_id in self._outstanding:
-            where = (str(address[0]), int(address[1]))
-            self._proven[where] = None
-            self._proven.move_to_end(where)
-            if len(self._proven) > MAX_PROVEN:
-                self._proven.popitem(last=False)
-        super()._accept_response(msg_id, data, address)
 
     def _fresh(self, frame: Frame, addr: Any) -> bool:
         """Within the replay window of our clock and never seen before (a replay, or a stale frame)."""
@@ -182,61 +184,46 @@ class SwarmProtocol(KademliaProtocol):  # type: ignore[misc]
             log.debug("dropping bad request from %s: %s", address, exc)
 
     # -- routing table -----------------------------------------------------------------------------
-    def welcome_if_new(self, node: Node) -> None:
-        """File ``node`` if new: kademlia calls this when a node answered at ``node``'s address."""
+    def welcome_if_new(self, node: Node, sends: int | None = None) -> None:
+        """Offer ``node`` to ``admission`` if new: kademlia calls this when a node answered at ``node``'s
+        address (filed once it proves its id there)."""
         if _from_client.get() or not isinstance(node.id, bytes) or len(node.id) != 20:
             return
         if node.id != self.source_node.id and self.router.is_new_node(node):
-            self._file(node)
-
-    def _file(self, node: Node) -> None:
-        """Add a new contact: one per UDP endpoint (a new id answering at a filed endpoint replaces the
-        old one: one socket cannot fill a table with ids) and at most ``max_contacts_per_ip`` per address
-        (a whole site behind one NAT address fits; a sybil farm on one host does not)."""
-        same_ip = [n for bucket in self.router.buckets for n in bucket.get_nodes() if n.ip == node.ip]
-        for other in same_ip:
-            if other.port == node.port and other.id != node.id:
-                self.router.remove_contact(other)
-                same_ip.remove(other)
-                break
-        if len(same_ip) >= self._max_contacts_per_ip:
-            self.refused_contacts += 1
-            return
-        self.router.add_contact(node)
+            self.admission.offer(node, sends)
 
     def sender(self, nodeid: Any, source: Any) -> Node:
-        """The sender of the request being handled, at its advertised contact, filed if new: at once
-        when that is where its packet came from, else once a ping there answers with its id."""
+        """The sender of the request being handled, at its advertised contact, offered to ``admission``
+        if new (filed once it proves its id there). Its packet's source may be spoofed, so the padded
+        challenges sent to its contact are at most 3x its request (an unpadded request gets none)."""
         where = _contact.get() or (str(source[0]), int(source[1]))
         node = Node(nodeid, where[0], where[1])
-        if _from_client.get() or not isinstance(nodeid, bytes) or len(nodeid) != 20:
-            return node
-        if nodeid == self.source_node.id or not self.router.is_new_node(node):
-            return node
-        if where == (str(source[0]), int(source[1])):
-            self._file(node)
-        elif where not in self._verifying and len(self._verifying) < MAX_VERIFYING:
-            self._verifying.add(where)
-            task = asyncio.ensure_future(self._verify(node, where))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+        self.welcome_if_new(node, AMPLIFICATION * _request_bytes.get() // REQUEST_PAD_BYTES)
         return node
 
-    async def _verify(self, node: Node, where: tuple[str, int]) -> None:
-        try:
-            ok, answer = await self.ping(where, self.source_node.id)
-            if ok and answer == node.id:
-                self.welcome_if_new(node)
-            else:
-                log.info("contact %s:%s advertised by %s did not answer as it", *where, node.id.hex()[:12])
-        finally:
-            self._verifying.discard(where)
+    @property
+    def refused_contacts(self) -> int:
+        return self.admission.refused_contacts
 
     async def call_find_node(self, node_to_ask: Node, node_to_find: Node) -> RpcResult:
         ok, answer = await super().call_find_node(node_to_ask, node_to_find)
         return ok, [tuple(n) for n in sane_nodes(answer, self.router.ksize)] if ok else answer
 
     # -- RPCs served -------------------------------------------------------------------------------
+    def rpc_prove(self, sender: Any, nodeid: bytes, nonce: bytes) -> list[Any] | None:
+        """Our answer to a contact challenge (``proofs``); the challenger is not filed for asking."""
+        if self._identity is None or not isinstance(nonce, bytes) or len(nonce) != NONCE_BYTES:
+            return None
+        if not isinstance(nodeid, bytes) or len(nodeid) != 20:
+            return None
+        contact = self.transport.contact
+        answer = answer_challenge(self._identity, nonce, nodeid, contact, self._chain())
+        limit = reply_limit.get()
+        if answer[4] and limit is not None and len(umsgpack.packb(answer)) > limit - REPLY_RESERVE_BYTES:
+            self._name_once("chain", sender, "our certificate chain does not fit a proof answer to %s:%s")
+            answer[4] = None  # the challenger learns who we are, though not that we are a member
+        return answer
+
     def rpc_ping(self, sender: Any, nodeid: bytes) -> bytes:
         self.sender(nodeid, sender)
         source_id: bytes = self.source_node.id

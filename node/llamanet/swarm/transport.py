@@ -31,6 +31,8 @@ class FramedTransport:
         self.oversized_replies = 0
 
     def sendto(self, data: bytes, addr: Any) -> None:
+        if self._inner.is_closing():
+            return
         request = data[:1] == b"\x00"
         frame = encode_frame(
             data,
