@@ -15,11 +15,14 @@ TCP proxy (what a Kubernetes Service gives): a swarm node routes the requests it
 
 The tables give TTFT p50/p95 over all requests of all rounds, aggregate tokens/s (median over the
 rounds; completion tokens / wall time), prompt tokens evaluated (prompt - cached, where the server
-reports cached tokens) and the ratios to llama-server's defaults. Every answer has exactly
-``max_tokens`` tokens (end-of-generation tokens banned), greedy.
+reports cached tokens) and the ratios to llama-server's defaults, round by round (median and range:
+the machine's speed drifts between rounds, so pooled figures mix fast and slow spells). Every answer
+has exactly ``max_tokens`` tokens (end-of-generation tokens banned), greedy.
 
     python bench/prefix_routing.py --llama-server "$(bench/build_llama_server.sh)" [--rounds 3]
         [--swarm-rounds 2] [--tenants 4] [--users 2] [--turns 4] [--parts burst,swarm]
+    (without --llama-server: our node against itself with --prefix-cache off, prefix routing against
+    prefix-blind)
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from llamanet.models.cache import ModelCache
 from llamanet.settings import Settings
 
 BASE = "llama-server"
+OFF = ("--prefix-cache", "off")  # every slot evaluates every prompt in full: the reference without reuse
 Load = Callable[[str, int], Coroutine[Any, Any, Tally]]  # (url, round) -> what the system did
 
 
@@ -109,11 +113,21 @@ def run_rounds(systems: dict[str, str], loads: dict[str, Load], rounds: int) -> 
     return out
 
 
+def p50(t: Tally) -> float:
+    return pct([x.ttft for x in t.replies], 0.5)
+
+
+def ratios(ours: list[Tally], ref: list[Tally], of: Callable[[Tally], float]) -> str:
+    """The median of the rounds' ratios and their range: each round against the same round's base."""
+    rs = [of(a) / of(b) if of(b) else 0.0 for a, b in zip(ours, ref, strict=True)]
+    return f"{statistics.median(rs):.2f}x ({min(rs):.2f}-{max(rs):.2f})"
+
+
 def table(title: str, results: dict[str, list[Tally]], base: str) -> None:
     print(f"\n### {title}\n")
     print(
         "| system | load | TTFT p50 s | TTFT p95 s | tok/s | evaluated / prompt tokens | TTFT p50 vs "
-        f"{BASE} | tok/s vs {BASE} |"
+        f"{base}, per round | tok/s vs {base}, per round |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for key, tallies in results.items():
@@ -123,14 +137,17 @@ def table(title: str, results: dict[str, list[Tally]], base: str) -> None:
         prompt = sum(x.prompt_tokens for t in tallies for x in t.replies)
         evaluated = prompt - sum(x.cached_tokens for t in tallies for x in t.replies)
         ref = results.get(f"{base}|{what}")
-        r_ttft = r_tps = "-"
-        if ref:
-            r_ttft = f"{pct(ttfts, 0.5) / pct([x.ttft for t in ref for x in t.replies], 0.5):.2f}x"
-            r_tps = f"{tps / statistics.median(t.tokens_per_s for t in ref):.2f}x"
+        r_ttft = ratios(tallies, ref, p50) if ref else "-"
+        r_tps = ratios(tallies, ref, lambda t: t.tokens_per_s) if ref else "-"
         print(
             f"| {label} | {what} | {pct(ttfts, 0.5):.2f} | {pct(ttfts, 0.95):.2f} | {tps:.1f} | "
             f"{evaluated} / {prompt} | {r_ttft} | {r_tps} |"
         )
+
+
+def servers(args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
+    """The llama-server variants compared: none without ``--llama-server``."""
+    return [(BASE, ()), (f"{BASE} --kv-unified", ("--kv-unified",))] if args.llama_server else []
 
 
 def part_burst(args: argparse.Namespace, path: Path, logs: Path) -> None:
@@ -149,9 +166,12 @@ def part_burst(args: argparse.Namespace, path: Path, logs: Path) -> None:
         return await burst(url, args.model, prompt(r), users[args.slots :], args.max_tokens)
 
     with ExitStack() as stack:
-        node = stack.enter_context(swarm(args.model, logs, 1, *ours, name="burst"))
-        systems = {"llamanet node": f"http://{node[0][0]}:{node[0][1]}"}
-        for label, extra in ((BASE, ()), (f"{BASE} --kv-unified", ("--kv-unified",))):
+        systems = {}
+        variants: list[tuple[str, tuple[str, ...]]] = [("llamanet node", ()), ("llamanet node", OFF)]
+        for label, extra in variants:
+            ((host, port),) = stack.enter_context(swarm(args.model, logs, 1, *ours, *extra, name="burst"))
+            systems[" ".join((label, *extra))] = f"http://{host}:{port}"
+        for label, extra in servers(args):
             cmd = llama_server(args.llama_server, path, args.slots, n_ctx, args.threads, *extra)
             (addr,) = stack.enter_context(llama_servers([cmd]))
             systems[label] = f"http://{addr[0]}:{addr[1]}"
@@ -160,7 +180,7 @@ def part_burst(args: argparse.Namespace, path: Path, logs: Path) -> None:
         f"One node, {args.slots} slots, {args.threads} threads: bursts of {args.slots} chats on a new "
         f"~1100-token system prompt, {args.max_tokens} tokens each ({args.rounds} rounds)",
         results,
-        BASE,
+        BASE if args.llama_server else "llamanet node --prefix-cache off",
     )
 
 
@@ -182,7 +202,7 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
                 swarm(args.model, logs, n, *flags, "--prefix-routing", "off", name="blind")
             ),
         }
-        for label, extra in ((BASE, ()), (f"{BASE} --kv-unified", ("--kv-unified",))):
+        for label, extra in servers(args):
             cmds = [llama_server(args.llama_server, path, slots, 2048, threads, *extra) for _ in range(n)]
             setups[label] = stack.enter_context(llama_servers(cmds))
         systems = {}
@@ -199,7 +219,7 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
         f"tenants x {args.users} conversations x {args.turns} turns, {args.turn_tokens} tokens a turn "
         f"({args.swarm_rounds} rounds)",
         results,
-        BASE,
+        BASE if args.llama_server else "swarm, prefix-blind",
     )
     print(f"\nprefix routing: {len(forwarded)} requests forwarded by the entry node to another node")
 
@@ -207,7 +227,9 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="smollm2-135m")
-    ap.add_argument("--llama-server", required=True, help="llama-server binary (bench/build_llama_server.sh)")
+    ap.add_argument(
+        "--llama-server", help="llama-server binary (bench/build_llama_server.sh); none: no such rows"
+    )
     ap.add_argument("--parts", default="burst,swarm")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the one-node bursts")
     ap.add_argument("--slots", type=int, default=8)
