@@ -141,6 +141,7 @@ bench: venv models
 	  $(BIN)/python bench/node_throughput.py --model gemma3-270m --llama-server "$$ls"
 	$(BIN)/python bench/loop_cpu.py --model smollm2-135m
 	$(BIN)/python bench/prefix_reuse.py --model smollm2-135m
+	$(BIN)/python bench/prefix_routing.py --llama-server "$$(PYTHON=$(BIN)/python bench/build_llama_server.sh)"
 	$(BIN)/python bench/routing_overhead.py
 	$(BIN)/python bench/dht_lookup.py --sizes 10,100
 	$(BIN)/python bench/dht_hostile.py

@@ -17,7 +17,8 @@
 - ``backends``    the compute backend and devices (ggml's registries); GPU layers only where a GPU serves.
 - ``gil_calls``   llama.cpp's short functions bound to keep the GIL (``ctypes.PyDLL``): no hand-over cost.
 - ``runtime``     loads the model and creates the multi-sequence context; trims and copies sequences' cells.
-- ``prefix_cache`` which slot a request takes and whose cached prefix it reuses (any slot's; LRU eviction).
+- ``prefix_cache`` which slot a request takes and whose cached prefix it reuses (any slot's; LRU eviction),
+                  and when it waits for a prefix another slot is still evaluating.
 - ``embedder``    ``--embeddings``: a second, pooled context on the same model, on a thread of its own.
 - ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
 - ``outbox``      hands a decode step's events to the event loop at once (one wake-up per step).

@@ -18,6 +18,15 @@ few tokens of gain do not repay.
 Positions a generating slot holds never change, so any prefix of them can be copied. At least the
 prompt's last token is always evaluated (its logits give the first token), so ``keep`` is at most
 ``len(prompt) - 1``: the ``cached_tokens`` a request reports.
+
+Requests that arrive together find no slot holding their shared prefix yet: the first is still
+evaluating it. ``awaited`` says when a request should wait instead of being placed: a busy slot is
+still evaluating a prompt (``pending``) that shares at least ``min_copy`` more tokens with the request
+than it could reuse now. The request stays queued (others behind it may be placed) until that slot's
+evaluated positions cover the shared part, then ``place`` copies them, so the prefix is evaluated
+once, not once per slot. It cannot deadlock: only a slot with work in flight is waited for, and that
+work advances every step (prompt chunks go first come, first served); if it is cancelled, the request
+no longer waits and is placed as any other.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ class SlotState:
     tokens: Sequence[int]  # what the slot's KV cells hold, position by position
     busy: bool
     last_used: float  # when its last request ended (monotonic); 0 for never
+    pending: Sequence[int] = ()  # prompt tokens its request has yet to evaluate, after ``tokens``
 
 
 @dataclass(frozen=True)
@@ -91,3 +101,26 @@ def place(
         if src_keep >= own_keep + max(1, min_copy):
             return Placement(free[0].id, src_keep, src.id)
     return Placement(own.id, own_keep)
+
+
+def awaited(
+    prompt: Sequence[int], slots: Sequence[SlotState], keep_now: int, *, min_copy: int = COPY_MIN_TOKENS
+) -> int | None:
+    """The busy slot a request should wait for, or None to place it now (reusing ``keep_now`` tokens).
+
+    A slot is waited for while it is still evaluating a prompt whose prefix shared with ``prompt``
+    (at most ``len(prompt) - 1`` tokens) is at least ``min_copy`` tokens more than ``keep_now`` and more
+    than the slot has evaluated so far; of several, the one sharing the most (ties: the lowest id).
+    """
+    limit = max(0, len(prompt) - 1)
+    best, best_shared = None, keep_now + max(1, min_copy) - 1
+    for s in slots:
+        if not s.busy or not s.pending:
+            continue
+        done = common_prefix(s.tokens, prompt)
+        if done < len(s.tokens):
+            continue  # the prompts part within what is evaluated: nothing more to wait for
+        shared = min(done + common_prefix(s.pending, prompt[done:]), limit)
+        if shared > done and shared > best_shared:
+            best, best_shared = s.id, shared
+    return best

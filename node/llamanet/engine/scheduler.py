@@ -1,11 +1,11 @@
 """The decode thread: continuous batching over a fixed set of slots.
 
 Each step makes one ``llama_decode`` call holding the next token of every generating sequence plus
-prompt chunks of newly admitted ones (prompt work is interleaved, so a long prompt never starves the
-others). Each slot keeps the tokens its KV cells hold, so a new request that shares a prefix with
-what a slot holds skips re-processing it: its own slot's cells (a chat's next turn), or a copy of
-another slot's, busy or idle (a shared system prompt is evaluated once per node). ``prefix_cache``
-decides which; ``cached_tokens`` is exactly the prompt tokens not evaluated.
+prompt chunks of newly admitted ones (interleaved: a long prompt never starves the others). A request
+sharing a prefix with what a slot's cells hold skips it: its own slot's (a chat's next turn) or a copy
+of another's, busy or idle, and one that arrives while another slot still evaluates that prefix waits
+for it, then copies it: a shared system prompt is evaluated once per node. ``prefix_cache`` decides;
+``cached_tokens`` is exactly the prompt tokens not evaluated.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from llamanet.engine.events import Event, Failed, Finished, FinishReason, TokenD
 from llamanet.engine.logprobs import token_logprobs
 from llamanet.engine.outbox import EventChannel, Outbox
 from llamanet.engine.params import GenerationRequest
-from llamanet.engine.prefix_cache import Placement, SlotState, common_prefix, place
+from llamanet.engine.prefix_cache import Placement, SlotState, awaited, common_prefix, place
 from llamanet.engine.runtime import Runtime
 from llamanet.engine.sampler import Greedy, Sampler
 from llamanet.engine.stats import EngineStats, ThroughputMeter
@@ -113,8 +113,7 @@ class Scheduler:
 
     def stats(self) -> EngineStats:
         with self._cv:
-            busy = sum(1 for s in self.slots if s.job is not None)
-            waiting = len(self._waiting)
+            busy, waiting = sum(1 for s in self.slots if s.job is not None), len(self._waiting)
         return EngineStats(
             slots_total=len(self.slots),
             slots_busy=busy,
@@ -154,20 +153,23 @@ class Scheduler:
     def _admit(self) -> None:
         copied: set[int] = set()  # slots whose cells wait for a copy at the next decode: no sources yet
         reuse = self.rt.config.prefix_cache
-        while self._waiting:
-            states = [SlotState(s.id, s.tokens, s.job is not None, s.last_used) for s in self.slots]
-            placed = place(self._waiting[0].request.prompt_tokens, states, reuse=reuse, no_source=copied)
+        for job in list(self._waiting):  # in order; one waiting for a prefix in evaluation stays queued
+            prompt = job.request.prompt_tokens
+            states = [
+                SlotState(s.id, s.tokens, s.job is not None, s.last_used, s.job.pending if s.job else ())
+                for s in self.slots
+            ]
+            placed = place(prompt, states, reuse=reuse, no_source=copied)
             if placed is None:
                 return
-            job = self._waiting.popleft()
-            slot = self.slots[placed.slot]
-            keep = self._take(slot, placed, job.request.prompt_tokens)
+            if reuse and awaited(prompt, states, placed.keep) is not None:
+                continue
+            self._waiting.remove(job)
+            job.n_past = job.cached_tokens = keep = self._take(self.slots[placed.slot], placed, prompt)
             if placed.source is not None and keep == placed.keep:
-                copied.add(slot.id)
-            job.n_past = keep
-            job.cached_tokens = keep
-            job.pending = list(job.request.prompt_tokens[keep:])
-            slot.job = job
+                copied.add(placed.slot)
+            job.pending = list(prompt[keep:])
+            self.slots[placed.slot].job = job
 
     def _take(self, slot: Slot, placed: Placement, prompt: list[int]) -> int:
         """Set up ``slot``'s cells for ``placed``; returns the prompt tokens they hold."""

@@ -1,6 +1,6 @@
 """The prompt cache's decision: which slot a request takes, and whose cached prefix it reuses."""
 
-from llamanet.engine.prefix_cache import Placement, SlotState, lru_order, place
+from llamanet.engine.prefix_cache import Placement, SlotState, awaited, lru_order, place
 
 SYSTEM = list(range(100, 200))  # a 100-token shared system prompt
 
@@ -61,3 +61,41 @@ def test_sources_waiting_for_a_copy_and_reuse_off() -> None:
 
 def test_no_free_slot() -> None:
     assert place([1, 2], [slot(0, [1, 2], busy=True)]) is None
+
+
+def prefilling(i: int, done: list[int], pending: list[int]) -> SlotState:
+    return SlotState(i, done, True, 0.0, pending)
+
+
+def test_a_request_waits_for_a_slot_still_evaluating_its_prefix() -> None:
+    """Requests arriving together: slot 0 has evaluated 40 of the shared 100 tokens."""
+    slots = [prefilling(0, SYSTEM[:40], [*SYSTEM[40:], 1, 2]), slot(1, []), slot(2, [])]
+    prompt = [*SYSTEM, 7, 8]
+    keep_now = place(prompt, slots)
+    assert keep_now == Placement(1, 40, source=0)  # now: only the 40 evaluated tokens could be copied
+    assert awaited(prompt, slots, keep_now.keep) == 0
+    # once the slot's evaluated positions cover the shared part there is nothing more to wait for
+    done = [prefilling(0, [*SYSTEM, 1], [2]), slot(1, [])]
+    assert awaited(prompt, done, 0) is None
+    assert place(prompt, done) == Placement(1, 100, source=0)
+
+
+def test_waiting_must_save_min_copy_tokens() -> None:
+    slots = [prefilling(0, SYSTEM[:40], SYSTEM[40:]), slot(1, SYSTEM[:90])]
+    prompt = [*SYSTEM, 7]
+    assert awaited(prompt, slots, 90, min_copy=32) is None  # 10 more tokens: evaluate them now
+    assert awaited(prompt, slots, 90, min_copy=5) == 0
+    assert awaited(SYSTEM[:20], slots, 0) is None  # shares only what is evaluated already
+
+
+def test_no_waiting_for_idle_slots_diverging_prompts_or_a_whole_prompt_evaluated() -> None:
+    assert awaited([*SYSTEM, 7], [SlotState(0, SYSTEM[:40], False, 0.0, SYSTEM[40:])], 0) is None
+    other = [9, *SYSTEM[1:]]  # diverges at its first token from what slot 0 evaluated
+    assert awaited(other, [prefilling(0, SYSTEM[:40], SYSTEM[40:])], 0) is None
+    # the request's own last token is always evaluated: at most len(prompt) - 1 is waited for
+    assert awaited(SYSTEM[:41], [prefilling(0, SYSTEM[:40], SYSTEM[40:])], 0) is None
+
+
+def test_of_several_slots_the_one_sharing_most_is_waited_for() -> None:
+    slots = [prefilling(0, SYSTEM[:10], SYSTEM[10:60]), prefilling(1, SYSTEM[:5], SYSTEM[5:])]
+    assert awaited([*SYSTEM, 1], slots, 0) == 1
