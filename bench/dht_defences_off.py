@@ -6,8 +6,10 @@ store so they behave as the swarm package did before the #14 commits, leaving ev
 
 - 29802df replay window: ``SwarmProtocol._fresh`` always says "fresh" (frames still carry the timestamp
   and nonce; nobody checks them);
-- 29802df one contact per UDP endpoint and ``max_contacts_per_ip``: ``SwarmProtocol._file`` is the
-  router's plain ``add_contact`` again (every id answering anywhere is filed);
+- 29802df one contact per UDP endpoint and ``max_contacts_per_ip``, and the later proof of a contact's
+  id by its key: ``Admission.offer`` and ``Admission.file`` are the router's plain ``add_contact``
+  again (every id answering anywhere is filed, unproved; the pre-#14 ping of a contact advertising
+  another address than its packet's source is then skipped too);
 - dd95273 amplification bound: every source counts as having proved its address, so no reply is held
   to 3x its request;
 - b6d72fa "a full key takes no newcomer" and ``max_entries_per_source``: ``EntryStore.put`` is the
@@ -84,8 +86,10 @@ def switch_off(protocol: SwarmProtocol, store: EntryStore) -> None:
     """Turn this node's #14 defences off (see the module docstring for exactly which)."""
     fresh: Any = lambda frame, addr: True  # noqa: E731
     protocol._fresh = fresh
-    protocol._file = protocol.router.add_contact
-    protocol._proven = AllProven()
+    add: Any = protocol.router.add_contact
+    protocol.admission.file = add  # type: ignore[method-assign]
+    protocol.admission.offer = lambda node, sends=None: add(node)  # type: ignore[method-assign]
+    protocol.proven = AllProven()
     store.put = types.MethodType(evicting_put, store)  # type: ignore[method-assign]
 
 

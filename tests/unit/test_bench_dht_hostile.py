@@ -75,8 +75,8 @@ def test_switched_off_one_endpoint_files_many_ids_replays_pass_and_replies_are_u
     switch_off(off, off_store)
     for proto in (on, off):
         for n in range(5):
-            proto._file(Node(bytes([n + 2]) * 20, "127.0.30.1", 4000))
+            proto.admission.file(Node(bytes([n + 2]) * 20, "127.0.30.1", 4000))
     assert sum(len(b) for b in on.router.buckets) == 1
     assert sum(len(b) for b in off.router.buckets) == 5
     assert off._fresh(None, ("127.0.0.1", 1))  # type: ignore[arg-type]
-    assert ("203.0.113.1", 9) in off._proven and ("203.0.113.1", 9) not in on._proven
+    assert ("203.0.113.1", 9) in off.proven and ("203.0.113.1", 9) not in on.proven
