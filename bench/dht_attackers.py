@@ -117,7 +117,7 @@ def make_bogus(protocol: SwarmProtocol, rng: random.Random) -> None:
     protocol.rpc_find_value = find_node  # type: ignore[method-assign]
     protocol.rpc_find_entries = find_entries  # type: ignore[method-assign]
     protocol.rpc_store_entry = store_entry  # type: ignore[method-assign]
-    protocol._proven = AllProven()  # a hostile node holds its own replies to nobody
+    protocol.proven = AllProven()  # a hostile node holds its own replies to nobody
 
 
 async def poison(protocol: SwarmProtocol, targets: list[tuple[str, int]], ids: list[bytes]) -> int:

@@ -39,7 +39,7 @@ from llamanet_common.record import NodeRecord
 
 
 class AllProven(OrderedDict[tuple[str, int], None]):
-    """A ``SwarmProtocol._proven`` in which every address has proved itself: replies are never held."""
+    """A ``SwarmProtocol.proven`` in which every address has proved itself: replies are never held."""
 
     def __contains__(self, item: object) -> bool:
         return True
