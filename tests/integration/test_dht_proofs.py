@@ -19,18 +19,17 @@ import pytest
 from llamanet.swarm.config import SwarmConfig
 from llamanet.swarm.node import SwarmNode
 from llamanet.swarm.transport import AMPLIFICATION
-from llamanet.swarm.validation import RecordLimits
 from llamanet_common.certs import issue_certificate
 from llamanet_common.identity import NodeIdentity
 from llamanet_common.record import RecordFields
 from tests.dhtpeer import Peer, ping
+from tests.integration.test_dht_certs import FORGER_ROOT, HEARTBEAT, ROOT, SKEW
+from tests.integration.test_dht_certs import config as authority_config
 from tests.swarmrecords import eventually
 
 pytestmark = pytest.mark.timeout(90)
 HOST = "127.0.0.1"
 FORGER = [sys.executable, "-m", "tests.dhtforger"]
-ROOT, FORGER_ROOT = NodeIdentity.generate(), NodeIdentity.generate()
-HEARTBEAT, SKEW = 0.5, 1.0
 
 
 def table(node: SwarmNode) -> dict[str, tuple[str, int]]:
@@ -101,17 +100,6 @@ async def test_a_peer_whose_signature_does_not_hold_is_never_filed() -> None:
         assert table(seed) == {}
     finally:
         await seed.stop()
-
-
-def authority_config(authority: bool = True) -> SwarmConfig:
-    roots = frozenset({ROOT.public_key_hex}) if authority else frozenset()
-    return SwarmConfig(
-        heartbeat_interval_s=HEARTBEAT,
-        limits=RecordLimits(max_ttl_s=10.0, clock_skew_s=SKEW, authorities=roots),
-        rpc_timeout_s=0.5,
-        backoff_initial_s=0.2,
-        backoff_cap_s=1.0,
-    )
 
 
 def member(
