@@ -70,6 +70,17 @@ def run(
     return proc
 
 
+def address_on(container: str, network: str) -> str:
+    """``container``'s address on Docker network ``network``."""
+    nets = json.loads(
+        run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", container]).stdout
+    )
+    address = str(nets.get(network, {}).get("IPAddress", ""))
+    if not address:
+        raise RuntimeError(f"{container} has no address on the {network} network")
+    return address
+
+
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 180, interval: float = 1.0) -> T:
     """Poll PROBE until it returns something truthy; raise TimeoutError naming WHAT (and the last error)."""
     deadline = time.monotonic() + timeout
@@ -128,14 +139,7 @@ class Cluster:
 
     def node_ip(self) -> str:
         """The node's address on its own Docker network (its site's, or kind's)."""
-        nets = json.loads(
-            run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", self.node_container]).stdout
-        )
-        network = self.site.network if self.site else "kind"
-        out = str(nets.get(network, {}).get("IPAddress", ""))
-        if not out:
-            raise RuntimeError(f"{self.node_container} has no address on the {network} network")
-        return out
+        return address_on(self.node_container, self.site.network if self.site else "kind")
 
     def external_host(self) -> str:
         """Where other sites reach this cluster's NodePorts: its site router's WAN address (the NAT in

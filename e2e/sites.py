@@ -17,10 +17,9 @@ own ``ip``/``iptables`` through ``nsenter`` (no tools needed in the image). Need
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from e2e.kube import run
+from e2e.kube import address_on, run
 
 WAN = "llamanet-wan"
 WAN_NET = "198.18.0"
@@ -72,16 +71,6 @@ def in_netns(container: str, *cmd: str) -> str:
 def ensure_network(name: str, subnet: str, *options: str) -> None:
     if run(["docker", "network", "inspect", name], check=False).returncode != 0:
         run(["docker", "network", "create", "--subnet", subnet, *options, name])
-
-
-def address_on(container: str, network: str) -> str:
-    nets = json.loads(
-        run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", container]).stdout
-    )
-    address = str(nets.get(network, {}).get("IPAddress", ""))
-    if not address:
-        raise RuntimeError(f"{container} has no address on {network}")
-    return address
 
 
 def interface_of(container: str, address: str) -> str:
