@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from bench.node_throughput import node_command, server
 
 BAN = '{"0": -100.0, "2": -100.0}'  # SmolLM2's end-of-generation tokens, so every stream runs its length
 SERVERS = ("llamanet node", "llama-server")
+QUICK_BELOW = 300  # seconds left under which the bench runs one round of each, 64 tokens
 GENERATOR = hashlib.sha256(Path(randmodel.__file__).read_bytes()).hexdigest()[:8]
 
 
@@ -125,18 +127,29 @@ def _delta(used: int | None, base: int | None) -> int | None:
     return used - base if used is not None and base is not None else None
 
 
-def bench(model: Path, binary: Path, out: Path, cpu: bool, quick: bool) -> dict[str, Any] | None:
+def bench(
+    model: Path, binary: Path, out: Path, cpu: bool, quick: bool, seconds: float
+) -> dict[str, Any] | None:
+    """bench/node_throughput.py on this model; None when it failed or ran past ``seconds`` (then it is
+    stopped with every server it started, so what was measured before still gets written)."""
     dst = out / f"bench-{model.stem}.json"
     cmd = [sys.executable, str(Path(__file__).with_name("node_throughput.py")), "--model", str(model)]
     cmd += ["--llama-server", str(binary), "--concurrency", "1,8", "--ban", BAN, "--json", str(dst)]
     cmd += ["--rounds", "1" if quick else "3", "--runs", "1" if quick else "3"]
-    cmd += ["--max-tokens", "32" if quick else "128"]
+    cmd += ["--max-tokens", "32" if cpu else "64" if quick else "128"]
     if not cpu:
         cmd += ["--n-gpu-layers", "-1"]
     if quick:
         cmd += ["--no-in-process"]
-    print("$ " + " ".join(cmd), flush=True)
-    rc = subprocess.run(cmd).returncode
+    print(f"$ {' '.join(cmd)}  (at most {seconds:.0f} s)", flush=True)
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    try:
+        rc = proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        print(f">> bench: stopped after {seconds:.0f} s", flush=True)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None
     return json.loads(dst.read_text()) if rc == 0 and dst.is_file() else None
 
 
@@ -208,7 +221,9 @@ def main() -> int:
             m["vram_mib"] = {"llamanet node": facts["vram_mib"], "llama-server": ls_vram}
             m["llama_server_offload"] = offload
             print(f">> VRAM: {m['vram_mib']}; llama-server: {offload}", flush=True)
-        m["bench"] = bench(path, args.llama_server, args.out, args.cpu, quick=args.cpu)
+        left = args.seconds - (time.monotonic() - t0)
+        quick = args.cpu or left < QUICK_BELOW
+        m["bench"] = bench(path, args.llama_server, args.out, args.cpu, quick, max(left - 15, 30))
         if m["bench"] is None:
             results["failures"].append(f"{shape}: bench/node_throughput.py failed")
         results["models"][shape] = m

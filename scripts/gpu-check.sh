@@ -54,8 +54,15 @@ arch=""
 if [ "$CPU" != 1 ]; then
   command -v nvidia-smi >/dev/null || fail "no nvidia-smi: not a GPU host (GPU_CHECK_CPU=1 for the CPU flow)"
   say "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader | head -n1)"
-  nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
-  [ -x "$nvcc" ] || fail "no nvcc (PATH, /usr/local/cuda/bin; NVCC=...)"
+  nvcc="${NVCC:-$(command -v nvcc || true)}"
+  if [ -z "$nvcc" ]; then  # not on PATH: the usual toolkit folders, then the Python environment's wheels
+    for c in /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc /opt/cuda/bin/nvcc \
+      "$(dirname "$(command -v "$PYTHON")")/nvcc" \
+      "$("$PYTHON" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]))' 2>/dev/null)"/nvidia/cu*/bin/nvcc; do
+      [ -x "$c" ] && { nvcc="$c"; break; }
+    done
+  fi
+  [ -x "${nvcc:-/-}" ] || fail "no nvcc (PATH, /usr/local/cuda*/bin, the Python's nvidia wheels; NVCC=...)"
   say "nvcc: $nvcc, $("$nvcc" --version | grep -o 'release [0-9.]*, V[0-9.]*')"
   cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n1 | tr -d ' .')
   arch="${CUDA_ARCHITECTURES:-${cap:-90}-real}"

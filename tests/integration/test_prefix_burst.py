@@ -32,12 +32,14 @@ QUESTIONS = ["Can I return a damaged book?", "How long does delivery take?", "Wh
 QUESTIONS += ["Where is my invoice?"]
 BURST = [f"Session 7. {SYSTEM}\nCustomer: {q}\nAssistant:" for q in QUESTIONS]
 OTHER = "The capital of France is"
+TOP = 5  # top logprobs asked for: a near tie is among them
 TIE = 0.5  # nats between the reference's best token and ours where they part ways
 
 
 def parting(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[int, float] | None:
-    """Where the two answers part ways, and how far (nats) our token was below the reference's best
-    there (inf: not among its top two); None when they are the same."""
+    """Where the two answers part ways, and how close the two tokens there were: the smaller of their
+    gaps (nats) in either answer's top logprobs (inf: neither lists the other's token); None when they
+    are the same."""
     a, b = ours["choices"][0]["logprobs"], ref["choices"][0]["logprobs"]
     n = next((i for i, (x, y) in enumerate(zip(a["tokens"], b["tokens"], strict=False)) if x != y), None)
     if n is None:
@@ -46,8 +48,13 @@ def parting(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[int, float] | No
         n = min(len(a["tokens"]), len(b["tokens"]))  # one ended (its end token) where the other went on
     if n >= len(a["tokens"]) or n >= len(b["tokens"]):
         return n, float("inf")
-    top = b["top_logprobs"][n]
-    return n, max(top.values()) - top.get(a["tokens"][n], float("-inf"))
+    ta, tb = a["tokens"][n], b["tokens"][n]
+    gaps = [
+        top[x] - top.get(y, float("-inf"))
+        for top, x, y in ((b["top_logprobs"][n], tb, ta), (a["top_logprobs"][n], ta, tb))
+        if x in top
+    ]
+    return n, min(gaps, default=float("inf"))
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +74,9 @@ async def burst(url: str, together: bool = True) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(timeout=900) as c:
         if together:
             return await asyncio.gather(
-                *(complete(c, url, p, max_tokens=12, logprobs=2) for p in [*BURST, OTHER])
+                *(complete(c, url, p, max_tokens=12, logprobs=TOP) for p in [*BURST, OTHER])
             )
-        return [await complete(c, url, p, max_tokens=12, logprobs=2) for p in [*BURST, OTHER]]
+        return [await complete(c, url, p, max_tokens=12, logprobs=TOP) for p in [*BURST, OTHER]]
 
 
 def test_a_burst_on_a_new_prefix_evaluates_it_once(
@@ -93,4 +100,5 @@ def test_a_burst_on_a_new_prefix_evaluates_it_once(
     texts = [
         (a["choices"][0]["text"], r["choices"][0]["text"]) for a, r in zip(answers, reference, strict=True)
     ]
-    assert all(p is None or p[1] < TIE for _, p in parted), (parted, texts)
+    far = [(i, p, texts[i]) for i, p in parted if p is not None and p[1] >= TIE]
+    assert not far, far
