@@ -10,7 +10,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv web browser models k8s-tools run node test lint typecheck unit integration bench clean \
         docker base-image images image-cuda compose-models cluster-image cluster cluster-down e2e \
-        gpu-bundle gpu-rehearse gpu-check
+        gpu-bundle gpu-prebuild gpu-rehearse gpu-check
 
 help:
 	@echo "make run    - set up everything, pull $(MODEL), start a local swarm: http://localhost:$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make images - container images llamanet/node:dev and llamanet/operator:dev (images/README.md)"
 	@echo "make image-cuda - llamanet/node:dev-cuda (NVIDIA GPUs; a compile of hours on 2 cores), then its check"
 	@echo "make gpu-bundle - .gpu-bundle/ for the GPU check on a GPU host (images/README.md, \"GPU check\")"
+	@echo "make gpu-prebuild - the check's CUDA build (sm_90) made here into the bundle, for a host with too few minutes to compile"
 	@echo "make gpu-rehearse - the GPU check rehearsed here on CPU (its llama.cpp build: ~6 min on 2 idle cores, cached)"
 	@echo "make cluster / cluster-down - a local kind cluster on a node image built here (docs/cluster.md)"
 	@echo "make e2e    - the end-to-end suite on kind clusters (e2e/)"
@@ -120,6 +121,9 @@ image-cuda: base-image
 # (.gpu-bundle/, Python 3.12 wheels), its rehearsal here without a GPU, and the check itself (on that host)
 gpu-bundle: venv models
 	PYTHON=$(BIN)/python scripts/gpu-bundle.sh
+
+gpu-prebuild: gpu-bundle
+	PYTHON=$(BIN)/python scripts/gpu-prebuild.sh
 
 gpu-rehearse: venv models
 	PYTHON=$(BIN)/python scripts/gpu-rehearse.sh

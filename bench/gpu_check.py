@@ -36,7 +36,7 @@ from tests import randmodel
 from tests.nodeproc import free_port
 from tests.randmodel import write_random_llama
 
-from bench.node_throughput import node_command, server
+from bench.node_throughput import beside, node_command, server
 
 BAN = '{"0": -100.0, "2": -100.0}'  # SmolLM2's end-of-generation tokens, so every stream runs its length
 SERVERS = ("llamanet node", "llama-server")
@@ -115,7 +115,7 @@ def llama_server_vram(binary: Path, model: Path) -> tuple[int | None, str]:
     cmd = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-c", "8192"]
     cmd += ["-np", "8", "-ngl", "999", "--no-webui"]
     base = settle_vram()
-    with server(cmd, port, {"LD_LIBRARY_PATH": str(binary.parent)}) as url:
+    with server(cmd, port, beside(binary)) as url:
         httpx.post(f"{url}/v1/completions", json={"prompt": "Hi", "max_tokens": 8}, timeout=120)
         used = settle_vram()
     log = Path(tempfile.gettempdir()) / f"bench-{binary.name}-{port}.log"  # where server() wrote it

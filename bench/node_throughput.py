@@ -125,6 +125,13 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180, pa
 
 
 @contextmanager
+def beside(binary: str | Path) -> dict[str, str]:
+    """The environment that finds a llama.cpp binary's own libraries beside it, ahead of the
+    library path already set (where a GPU host's CUDA libraries may be)."""
+    prior = os.environ.get("LD_LIBRARY_PATH")
+    return {"LD_LIBRARY_PATH": f"{Path(binary).parent}:{prior}" if prior else str(Path(binary).parent)}
+
+
 def server(
     cmd: list[str], port: int, env: dict[str, str] | None = None, ready: str = "/health"
 ) -> Iterator[str]:
@@ -339,7 +346,7 @@ def main() -> int:
             urls = {}
             for label, make in servers:
                 cmd, port = make(n)
-                env = {"LD_LIBRARY_PATH": str(Path(cmd[0]).parent)} if label == "llama-server" else None
+                env = beside(cmd[0]) if label == "llama-server" else None
                 ready = "/v1/models" if label == "llama-cpp-python server" else "/health"
                 urls[label] = stack.enter_context(server(cmd, port, env, ready))
             for url in urls.values():

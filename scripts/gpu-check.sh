@@ -3,6 +3,10 @@
 #
 #   bash scripts/gpu-check.sh                 # there: the repo's tree plus .gpu-bundle (scripts/gpu-bundle.sh)
 #   GPU_CHECK_CPU=1 scripts/gpu-check.sh      # the same flow without CUDA (scripts/gpu-rehearse.sh runs it here)
+#   GPU_CHECK_PREBUILD=1 NVCC=... CUDA_ARCHITECTURES=90-real scripts/gpu-check.sh
+#                                             # step 2 only, on a machine without a GPU (scripts/gpu-prebuild.sh):
+#                                             # the CUDA build packed into the bundle (prebuilt-<key>.tar.xz),
+#                                             # which a check with the same key unpacks instead of building
 #
 # 1. says what the host has (GPU, driver, nvcc, CMake, Python) and stops early where the bundle's Python
 #    version is not the host's;
@@ -25,6 +29,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUNDLE="${GPU_BUNDLE:-$root/.gpu-bundle}"
 OUT="${OUT:-$root/artifacts/gpu-check}"
 CPU="${GPU_CHECK_CPU:-0}"
+PREBUILD="${GPU_CHECK_PREBUILD:-}"
 WORK="${GPU_CHECK_WORK:-/tmp/llamanet-gpu-check}"
 JOBS="${JOBS:-$(nproc)}"
 BUDGET="${GPU_CHECK_BUDGET:-540}"
@@ -48,12 +53,14 @@ say "gpu-check: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'no 
 want=$(sed -n 's/^python //p' "$BUNDLE/MANIFEST")
 have=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 say "python: $(command -v "$PYTHON") $("$PYTHON" -V 2>&1); bundle: $(head -n3 "$BUNDLE/MANIFEST" | paste -sd';')"
-[ "$want" = "$have" ] || fail "the bundle's wheels are for Python $want, this host's $PYTHON is $have (GPU_PYTHON_VERSION=$have scripts/gpu-bundle.sh)"
+[ -n "$PREBUILD" ] || [ "$want" = "$have" ] || fail "the bundle's wheels are for Python $want, this host's $PYTHON is $have (GPU_PYTHON_VERSION=$have scripts/gpu-bundle.sh)"
 say "cmake: $(cmake --version | head -n1); ninja: $(ninja --version 2>/dev/null || echo none); $(gcc --version | head -n1)"
 arch=""
-if [ "$CPU" != 1 ]; then
+if [ "$CPU" != 1 ] && [ -z "$PREBUILD" ]; then
   command -v nvidia-smi >/dev/null || fail "no nvidia-smi: not a GPU host (GPU_CHECK_CPU=1 for the CPU flow)"
   say "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader | head -n1)"
+fi
+if [ "$CPU" != 1 ]; then
   nvcc="${NVCC:-$(command -v nvcc || true)}"
   if [ -z "$nvcc" ]; then  # not on PATH: the usual toolkit folders, then the Python environment's wheels
     for c in /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc /opt/cuda/bin/nvcc \
@@ -64,7 +71,8 @@ if [ "$CPU" != 1 ]; then
   fi
   [ -x "${nvcc:-/-}" ] || fail "no nvcc (PATH, /usr/local/cuda*/bin, the Python's nvidia wheels; NVCC=...)"
   say "nvcc: $nvcc, $("$nvcc" --version | grep -o 'release [0-9.]*, V[0-9.]*')"
-  cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n1 | tr -d ' .')
+  nvcc_release=$("$nvcc" --version | grep -o 'release [0-9.]*' | cut -d' ' -f2)
+  cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .')
   arch="${CUDA_ARCHITECTURES:-${cap:-90}-real}"
 fi
 
@@ -79,11 +87,19 @@ else
   flags+=(-DGGML_CUDA=ON -DGGML_CUDA_NCCL=OFF "-DCMAKE_CUDA_ARCHITECTURES=$arch" "-DCMAKE_CUDA_COMPILER=$nvcc")
 fi
 command -v ninja >/dev/null && flags+=(-G Ninja)
-key=$( { sha256sum "$BUNDLE/llama.cpp.tar.gz" | cut -c1-64; printf '%s\n' "${flags[@]}"; } | sha256sum | cut -c1-12)
+# the key: the sources, the flags and the compiler's release, not its path (a prebuilt one is from elsewhere)
+key=$( { sha256sum "$BUNDLE/llama.cpp.tar.gz" | cut -c1-64; printf '%s\n' "${flags[@]}" \
+  | sed "s|^-DCMAKE_CUDA_COMPILER=.*|nvcc ${nvcc_release:-}|"; } | sha256sum | cut -c1-12)
 build="$WORK/build-$key"
 bin="$build/build/bin"
+prebuilt="$BUNDLE/prebuilt-$key.tar.xz"
 if [ -f "$build/.complete" ]; then
   say "build: cached in $build"
+elif [ -z "$PREBUILD" ] && [ -f "$prebuilt" ]; then
+  rm -rf "$build" && mkdir -p "$bin"
+  tar -xJf "$prebuilt" -C "$bin" || fail "unpacking $prebuilt"
+  touch "$build/.complete"
+  say "build: prebuilt, from the bundle ($(basename "$prebuilt"))"
 else
   rm -rf "$build" && mkdir -p "$build/src"
   tar -xzf "$BUNDLE/llama.cpp.tar.gz" -C "$build/src" || fail "unpacking the sources"
@@ -103,6 +119,14 @@ else
 fi
 ls "$bin"/lib*.so "$bin"/llama-server | sed "s|^$bin/|    |" | paste -sd' '
 [ "$CPU" = 1 ] || [ -f "$bin/libggml-cuda.so" ] || fail "no libggml-cuda.so in the build"
+if [ -n "$PREBUILD" ]; then  # the build's libraries and llama-server, their version links kept
+  (cd "$bin" && tar -cf - lib*.so* llama-server) | xz -T0 -6 >"$prebuilt.tmp" && mv "$prebuilt.tmp" "$prebuilt" \
+    || fail "packing $prebuilt"
+  say "prebuild: $prebuilt ($(du -h "$prebuilt" | cut -f1)), key $key"
+  finish 0
+fi
+# the CUDA runtime libraries of this host's toolkit, where a build made elsewhere looks for them
+[ "$CPU" = 1 ] || export LD_LIBRARY_PATH="$(dirname "$(dirname "$nvcc")")/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # 3. Python: the bundle's wheels (no index) and llama_cpp over this build's libraries
 site="$WORK/site-$have-$(sha256sum "$BUNDLE/MANIFEST" | cut -c1-8)"

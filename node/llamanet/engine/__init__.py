@@ -1,5 +1,6 @@
 """The llama.cpp engine: one model, several slots decoded together (continuous batching).
 
+- ``cxx_runtime`` the C++ runtime opened globally before llama.cpp's libraries (done on import, here).
 - ``errors``      the engine's exception tree (load failure, invalid request, queue full, closed).
 - ``params``      validated sampling parameters and the generation request handed to the scheduler.
 - ``events``      what a generation yields: token deltas and a final summary.
@@ -25,3 +26,7 @@
 - ``stats``       load figures: slots, queue and a sliding-window throughput meter.
 - ``engine``      the asyncio facade: submit a request, iterate its events, cancel on disconnect.
 """
+
+from llamanet.engine import cxx_runtime as _cxx_runtime
+
+_cxx_runtime.load_globally()  # before any module of this package opens llama.cpp's libraries
