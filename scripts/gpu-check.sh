@@ -103,7 +103,7 @@ elif [ -z "$PREBUILD" ] && [ -f "$prebuilt" ]; then
 else
   rm -rf "$build" && mkdir -p "$build/src"
   tar -xzf "$BUNDLE/llama.cpp.tar.gz" -C "$build/src" || fail "unpacking the sources"
-  say "build: configure ($(cat "$build/src/VERSION"), ${arch:-no CUDA}, $JOBS jobs)"
+  say "build: configure ($(cat "$build/src/VERSION"), ${arch:-no CUDA}, $JOBS jobs, key $key; prebuilt in the bundle: $(cd "$BUNDLE" && ls prebuilt-*.tar.xz 2>/dev/null | paste -sd" " || echo none))"
   cmake -S "$build/src/llama.cpp" -B "$build/build" "${flags[@]}" >"$build/cmake.log" 2>&1 \
     || { tail -n 30 "$build/cmake.log"; fail "cmake configure (cmake.log in logs.tar.gz)"; }
   grep -E 'CUDA Toolkit found|Found CUDAToolkit|Using CMAKE_CUDA_ARCH|Including .* backend' "$build/cmake.log" | sed 's/^/    /'
@@ -126,7 +126,10 @@ if [ -n "$PREBUILD" ]; then  # the build's libraries and llama-server, their ver
   finish 0
 fi
 # the CUDA runtime libraries of this host's toolkit, where a build made elsewhere looks for them
-[ "$CPU" = 1 ] || export LD_LIBRARY_PATH="$(dirname "$(dirname "$nvcc")")/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ "$CPU" != 1 ]; then
+  cuda_root="$(dirname "$(dirname "$nvcc")")"
+  export LD_LIBRARY_PATH="$cuda_root/lib64:$cuda_root/targets/x86_64-linux/lib:$cuda_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 
 # 3. Python: the bundle's wheels (no index) and llama_cpp over this build's libraries
 site="$WORK/site-$have-$(sha256sum "$BUNDLE/MANIFEST" | cut -c1-8)"
