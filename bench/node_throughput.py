@@ -124,7 +124,6 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180, pa
     raise RuntimeError("server did not become ready")
 
 
-@contextmanager
 def beside(binary: str | Path) -> dict[str, str]:
     """The environment that finds a llama.cpp binary's own libraries beside it, ahead of the
     library path already set (where a GPU host's CUDA libraries may be)."""
@@ -132,6 +131,7 @@ def beside(binary: str | Path) -> dict[str, str]:
     return {"LD_LIBRARY_PATH": f"{Path(binary).parent}:{prior}" if prior else str(Path(binary).parent)}
 
 
+@contextmanager
 def server(
     cmd: list[str], port: int, env: dict[str, str] | None = None, ready: str = "/health"
 ) -> Iterator[str]:

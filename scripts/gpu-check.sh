@@ -119,6 +119,10 @@ else
 fi
 ls "$bin"/lib*.so "$bin"/llama-server | sed "s|^$bin/|    |" | paste -sd' '
 [ "$CPU" = 1 ] || [ -f "$bin/libggml-cuda.so" ] || fail "no libggml-cuda.so in the build"
+# how the build links the C++ runtime: a host whose build crashed the node in std::regex (not
+# llama-server) is told apart by these (docs/benchmarks.md, "On a GPU")
+say "build: libllama needs $(readelf -d "$bin/libllama.so" | grep -o 'libstdc++[^]]*' || echo 'no libstdc++ (static?)');" \
+  "libggml exports $(nm -D --defined-only "$bin/libggml.so" | c++filt | grep -cE 'std::(locale|codecvt|ctype)') C++ runtime locale symbols"
 if [ -n "$PREBUILD" ]; then  # the build's libraries and llama-server, their version links kept
   (cd "$bin" && tar -cf - lib*.so* llama-server) | xz -T0 -6 >"$prebuilt.tmp" && mv "$prebuilt.tmp" "$prebuilt" \
     || fail "packing $prebuilt"
