@@ -9,8 +9,11 @@
 - ``ranked``: rendezvous (highest random weight) hashing of node ids for a key: every node agrees on the
   order without coordination, and when a node leaves only the keys it ranked first move (to their
   second choice); a node that joins takes only the keys it now ranks first.
-- ``choose``: the first node in that order whose load stays bounded (``within_bound``): a node above
-  ``1 + e`` times the average load of the candidates, counting the request being placed, is skipped.
+- ``choose``: the first node in that order that ``fits``: its load stays bounded (``within_bound``: a
+  node above ``1 + e`` times the average load of the candidates, counting the request being placed, is
+  skipped) and it has a free slot while any candidate has one (``has_room``): the bound alone lets a
+  node hold more requests than it has slots when every node is busy, and a request queued there while
+  another node has a slot idle waits longer than evaluating the prefix again would take.
 - ``PrefixPolicy``: the node's settings (``--prefix-routing``, ``--prefix-min-chars``,
   ``--prefix-load-bound``) and the key of a request's leading text under them.
 """
@@ -110,10 +113,20 @@ def within_bound(node: Load, pool: Sequence[Load], e: float) -> bool:
     return node.requests + 1 <= capacity
 
 
+def has_room(node: Load) -> bool:
+    """A free slot for one more request (unknown slots: always)."""
+    return node.slots <= 0 or node.requests < node.slots
+
+
+def fits(node: Load, pool: Sequence[Load], e: float) -> bool:
+    """Within the bounded load, and with a free slot unless no node in the pool has one."""
+    return within_bound(node, pool, e) and (has_room(node) or not any(has_room(p) for p in pool))
+
+
 def choose(key: str, pool: Sequence[Load], e: float) -> str | None:
-    """The key of the first node in rendezvous order within the bounded load; None for an empty pool."""
+    """The key of the first node in rendezvous order that ``fits``; None for an empty pool."""
     by_key = {p.key: p for p in pool}
     for node in ranked(key, by_key):
-        if within_bound(by_key[node], pool, e):
+        if fits(by_key[node], pool, e):
             return node
     return None  # not reached for a non-empty pool: the least loaded node always fits

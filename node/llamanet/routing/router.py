@@ -242,8 +242,8 @@ class RequestRouter:
             return loads + ([me] if me is not None else [])
 
         ring = prefix.ranked(key, [p.key for p in pool()])
-        if me is not None and ring[0] == me.key and prefix.within_bound(me, pool(), e):
-            return here  # the prefix is this node's and its load is within the bound
+        if me is not None and ring[0] == me.key and prefix.fits(me, pool(), e):
+            return here  # the prefix is this node's, its load within the bound, a slot free
         owner = next(k for k in ring if k in views)
         fresh = await planning.probe(views[owner], self._fetch_status)
         if isinstance(fresh, NodeView):

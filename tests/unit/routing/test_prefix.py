@@ -9,6 +9,7 @@ from llamanet.routing.prefix import (
     chat_text,
     choose,
     content_text,
+    has_room,
     prefix_key,
     ranked,
     within_bound,
@@ -81,3 +82,18 @@ def test_slots_weigh_the_bound_and_one_node_always_fits() -> None:
         assert any(within_bound(p, pool, 0.0) for p in pool)
         assert choose("k", pool, 0.0) is not None
     assert within_bound(Load("only", 50, 1), [Load("only", 50, 1)], 0.0)  # a lone node always fits
+
+
+def test_a_full_owner_is_skipped_while_another_node_has_a_free_slot() -> None:
+    key = KEYS[0]
+    assert key is not None
+    owner, second = ranked(key, NODES[:2])
+    # 6 requests in flight on 2 nodes of 4 slots: the bound alone (1.25 x 7 / 2 -> 5) keeps the full owner
+    full_owner = [Load(owner, 4, 4), Load(second, 2, 4)]
+    assert within_bound(full_owner[0], full_owner, 0.25)
+    assert not has_room(full_owner[0]) and has_room(full_owner[1])
+    assert choose(key, full_owner, 0.25) == second
+    everyone_full = [Load(owner, 4, 4), Load(second, 4, 4)]
+    assert choose(key, everyone_full, 0.25) == owner  # no slot free anywhere: the prefix decides again
+    unknown = [Load(owner, 9, 0), Load(second, 0, 4)]
+    assert has_room(unknown[0])  # slots unknown: only the bound applies
