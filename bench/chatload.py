@@ -73,6 +73,7 @@ class Reply:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     served_by: str = ""
+    turn: int = 0  # of its conversation (0: the first, on the system prompt alone)
 
 
 @dataclass
@@ -159,6 +160,7 @@ async def conversations(
         for turn in range(turns):
             messages.append({"role": "user", "content": user_message(who * turns + turn)})
             reply = await chat(client, url, model, messages, max_tokens)
+            reply.turn = turn
             tally.replies.append(reply)
             messages.append({"role": "assistant", "content": reply.text})
 

@@ -222,6 +222,34 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
         BASE if args.llama_server else "swarm, prefix-blind",
     )
     print(f"\nprefix routing: {len(forwarded)} requests forwarded by the entry node to another node")
+    by_turn(results)
+
+
+def by_turn(results: dict[str, list[Tally]]) -> None:
+    """Where the time goes: TTFT p50 and prompt tokens evaluated, first turns against the later ones."""
+    print(
+        "\n| system | first turns: TTFT p50 s | evaluated / prompt "
+        "| later turns: TTFT p50 s | evaluated / prompt |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for key, tallies in results.items():
+        cells = []
+        for first in (True, False):
+            rs = [x for t in tallies for x in t.replies if (x.turn == 0) == first]
+            prompt = sum(x.prompt_tokens for x in rs)
+            cells += [
+                f"{pct([x.ttft for x in rs], 0.5):.2f}",
+                f"{prompt - sum(x.cached_tokens for x in rs)} / {prompt}",
+            ]
+        print(f"| {key.split('|')[0]} | " + " | ".join(cells) + " |")
+    for key, tallies in results.items():
+        sent = [x.ttft for t in tallies for x in t.replies if x.served_by]
+        if sent:
+            here = [x.ttft for t in tallies for x in t.replies if not x.served_by]
+            print(
+                f"{key.split('|')[0]}: TTFT p50 {pct(sent, 0.5):.2f} s for the {len(sent)} forwarded, "
+                f"{pct(here, 0.5):.2f} s for the {len(here)} served by the node they reached"
+            )
 
 
 def main() -> int:
