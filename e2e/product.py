@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import json
 import shutil
 import sys
@@ -100,6 +101,10 @@ def kind_gateway() -> str:
             continue
         for cfg in json.loads(found.stdout)[0]["IPAM"]["Config"]:
             gateway = cfg.get("Gateway", "")
+            subnet = cfg.get("Subnet", "")
+            if not gateway and subnet and ":" not in subnet:
+                # Docker 20.10 names no gateway it chose itself: the bridge takes the subnet's first address
+                gateway = str(next(ipaddress.ip_network(subnet).hosts()))
             if gateway and ":" not in gateway:
                 return str(gateway)
     raise RuntimeError("no Docker network of the suite (llamanet-site-a, kind) has an IPv4 gateway")

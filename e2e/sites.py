@@ -17,6 +17,7 @@ own ``ip``/``iptables`` through ``nsenter`` (no tools needed in the image). Need
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from e2e.kube import address_on, run
@@ -69,8 +70,10 @@ def in_netns(container: str, *cmd: str) -> str:
 
 
 def ensure_network(name: str, subnet: str, *options: str) -> None:
+    """The network, created with its gateway named (Docker 20.10's inspect omits one it chose itself)."""
     if run(["docker", "network", "inspect", name], check=False).returncode != 0:
-        run(["docker", "network", "create", "--subnet", subnet, *options, name])
+        gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+        run(["docker", "network", "create", "--subnet", subnet, "--gateway", gateway, *options, name])
 
 
 def interface_of(container: str, address: str) -> str:

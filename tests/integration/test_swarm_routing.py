@@ -162,18 +162,26 @@ def test_kill_9_during_load_then_restart(swarm: dict[str, NodeProcess]) -> None:
         results.append(r.status_code)
 
     async def main() -> None:
+        # a load of 12 over 8 slots reaches b unless the entry nodes' views of b lag (a previous test's
+        # load can leave its record showing no room for a while): then another load, 3 at most
         async with httpx.AsyncClient(timeout=300) as client:
-            tasks = [asyncio.create_task(one(client, swarm["c" if i % 2 else "d"], i)) for i in range(12)]
-            while not (busy := (await client.get(f"{b.url}/status")).json()["active_requests"]):
-                assert not all(t.done() for t in tasks), "no request reached b before the load ended"
-                await asyncio.sleep(0.05)
-            in_flight_on_b.append(busy)
-            b.kill()  # with requests of this load generating on it
-            await asyncio.gather(*tasks)
+            for load in range(3):
+                entries = [swarm["c" if i % 2 else "d"] for i in range(12)]
+                tasks = [asyncio.create_task(one(client, e, 12 * load + i)) for i, e in enumerate(entries)]
+                while not (busy := (await client.get(f"{b.url}/status")).json()["active_requests"]):
+                    if all(t.done() for t in tasks):
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    in_flight_on_b.append(busy)
+                    b.kill()  # with requests of this load generating on it
+                    await asyncio.gather(*tasks)
+                    return
+                await asyncio.gather(*tasks)
 
     asyncio.run(main())
-    assert in_flight_on_b and in_flight_on_b[0] >= 1
-    assert results == [200] * 12, results  # the ones b was serving were failed over to a
+    assert in_flight_on_b and in_flight_on_b[0] >= 1, "no request reached b in 3 loads"
+    assert results == [200] * len(results), results  # the ones b was serving were failed over to a
     # kill -9 withdraws nothing: b leaves the swarm view when its record expires (3 heartbeats); the
     # bound is a liveness bound, generous for a loaded machine, far from a record that never expires
     wait_for(lambda: b_id not in node_ids(swarm["a"]), 60, "the killed node to expire")
