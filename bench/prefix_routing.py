@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.nodeproc import NodeProcess, free_port
 
 from bench.chatload import Tally, burst, conversations, pct, system_prompt, user_message
-from bench.node_throughput import server
+from bench.node_throughput import beside, server
 from bench.rrproxy import RoundRobinProxy
 from llamanet.models.cache import ModelCache
 from llamanet.settings import Settings
@@ -64,7 +64,7 @@ def llama_server(binary: str, model: Path, slots: int, n_ctx: int, threads: int,
 @contextmanager
 def llama_servers(cmds: list[list[str]]) -> Iterator[list[tuple[str, int]]]:
     with ExitStack() as stack:
-        env = {"LD_LIBRARY_PATH": str(Path(cmds[0][0]).parent)}
+        env = beside(cmds[0][0])
         ports = [int(c[c.index("--port") + 1]) for c in cmds]
         for cmd, port in zip(cmds, ports, strict=True):
             stack.enter_context(server(cmd, port, env))

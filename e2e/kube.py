@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -79,6 +80,11 @@ def address_on(container: str, network: str) -> str:
     if not address:
         raise RuntimeError(f"{container} has no address on the {network} network")
     return address
+
+
+def first_host(subnet: str) -> str:
+    """A subnet's first address: the gateway Docker gives a bridge network unless told another."""
+    return str(next(ipaddress.ip_network(subnet).hosts()))
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 180, interval: float = 1.0) -> T:

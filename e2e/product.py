@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import json
 import shutil
 import sys
@@ -20,7 +19,17 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from e2e.kube import ARTIFACTS, CACHE, RESTRICTED_CONTAINER, RESTRICTED_POD, ROOT, Cluster, run, wait_for
+from e2e.kube import (
+    ARTIFACTS,
+    CACHE,
+    RESTRICTED_CONTAINER,
+    RESTRICTED_POD,
+    ROOT,
+    Cluster,
+    first_host,
+    run,
+    wait_for,
+)
 
 TAG = "e2e"
 OPERATOR_NAMESPACE = "llamanet-system"
@@ -104,7 +113,7 @@ def kind_gateway() -> str:
             subnet = cfg.get("Subnet", "")
             if not gateway and subnet and ":" not in subnet:
                 # Docker 20.10 names no gateway it chose itself: the bridge takes the subnet's first address
-                gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+                gateway = first_host(subnet)
             if gateway and ":" not in gateway:
                 return str(gateway)
     raise RuntimeError("no Docker network of the suite (llamanet-site-a, kind) has an IPv4 gateway")

@@ -17,10 +17,9 @@ own ``ip``/``iptables`` through ``nsenter`` (no tools needed in the image). Need
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
-from e2e.kube import address_on, run
+from e2e.kube import address_on, first_host, run
 
 WAN = "llamanet-wan"
 WAN_NET = "198.18.0"
@@ -72,7 +71,7 @@ def in_netns(container: str, *cmd: str) -> str:
 def ensure_network(name: str, subnet: str, *options: str) -> None:
     """The network, created with its gateway named (Docker 20.10's inspect omits one it chose itself)."""
     if run(["docker", "network", "inspect", name], check=False).returncode != 0:
-        gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+        gateway = first_host(subnet)
         run(["docker", "network", "create", "--subnet", subnet, "--gateway", gateway, *options, name])
 
 

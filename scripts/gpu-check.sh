@@ -70,8 +70,9 @@ if [ "$CPU" != 1 ]; then
     done
   fi
   [ -x "${nvcc:-/-}" ] || fail "no nvcc (PATH, /usr/local/cuda*/bin, the Python's nvidia wheels; NVCC=...)"
-  say "nvcc: $nvcc, $("$nvcc" --version | grep -o 'release [0-9.]*, V[0-9.]*')"
-  nvcc_release=$("$nvcc" --version | grep -o 'release [0-9.]*' | cut -d' ' -f2)
+  nvcc_version=$("$nvcc" --version | grep -o 'release [0-9.]*, V[0-9.]*')
+  nvcc_release=$(echo "$nvcc_version" | cut -d' ' -f2 | tr -d ,)
+  say "nvcc: $nvcc, $nvcc_version"
   cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .')
   arch="${CUDA_ARCHITECTURES:-${cap:-90}-real}"
 fi

@@ -15,15 +15,10 @@ import ctypes.util
 import logging
 
 log = logging.getLogger(__name__)
-_loaded = False
 
 
 def load_globally() -> None:
-    """Open libstdc++ with ``RTLD_GLOBAL`` (once; a no-op where it cannot be found or opened)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
+    """Open libstdc++ with ``RTLD_GLOBAL`` (again: a no-op; where it cannot be found or opened too)."""
     for name in ("libstdc++.so.6", ctypes.util.find_library("stdc++")):
         if not name:
             continue
