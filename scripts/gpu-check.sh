@@ -130,11 +130,14 @@ if [ -n "$PREBUILD" ]; then  # the build's libraries and llama-server, their ver
   say "prebuild: $prebuilt ($(du -h "$prebuilt" | cut -f1)), key $key"
   finish 0
 fi
-# the CUDA runtime libraries of this host's toolkit, where a build made elsewhere looks for them
+# the build's own folder (a prebuilt build's RUNPATH names the default GPU_CHECK_WORK's), and the CUDA
+# runtime libraries of this host's toolkit, where a build made elsewhere looks for them
+libs="$bin"
 if [ "$CPU" != 1 ]; then
   cuda_root="$(dirname "$(dirname "$nvcc")")"
-  export LD_LIBRARY_PATH="$cuda_root/lib64:$cuda_root/targets/x86_64-linux/lib:$cuda_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  libs="$libs:$cuda_root/lib64:$cuda_root/targets/x86_64-linux/lib:$cuda_root/lib"
 fi
+export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # 3. Python: the bundle's wheels (no index) and llama_cpp over this build's libraries
 site="$WORK/site-$have-$(sha256sum "$BUNDLE/MANIFEST" | cut -c1-8)"
