@@ -152,6 +152,13 @@ class Settings(BaseSettings):
     # --- engine ------------------------------------------------------------------------------
     n_ctx: int = Field(2048, ge=64, description="Context size of each slot, in tokens")
     n_batch: int = Field(512, ge=1, description="Tokens per llama_decode call")
+    step_tokens: int = Field(
+        0,
+        ge=0,
+        description="Most tokens one decode step evaluates (STEP_TOKENS; 0, the default: 128 on a CPU, "
+        "n_batch on a GPU): long prompts go in such chunks, shortest prompt first, so a short request "
+        "waits for one short step, not behind a long prompt",
+    )
     n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to the GPU (-1: all)")
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     n_parallel: int | None = Field(

@@ -133,8 +133,22 @@ def test_native_final_event_and_metrics_report_cached_tokens(swarm: list[NodePro
     assert 'llamanet_prompt_cache_requests_total{result="hit"}' in metrics
 
 
+def records_idle(swarm: list[NodeProcess]) -> None:
+    """Waits (30 s at most) until every node's published record shows it idle: the client reads loads
+    from the records (cached for 5 s), and a record from the moment a node was serving the previous
+    test's request counts against that node's bounded load."""
+    deadline = time.monotonic() + 30
+    while True:
+        records = httpx.get(f"{swarm[0].url}/swarm/nodes", timeout=10).json()["nodes"]
+        if len(records) >= len(swarm) and not any(r["active_requests"] or r["queue_depth"] for r in records):
+            return
+        assert time.monotonic() < deadline, f"the nodes' records never showed them idle: {records}"
+        time.sleep(0.2)
+
+
 def test_the_client_sends_a_prefix_to_its_node_itself(swarm: list[NodeProcess]) -> None:
     ids = [node_id(n) for n in swarm]
+    records_idle(swarm)
 
     async def main() -> list[str]:
         client = Client(bootstrap_nodes=f"127.0.0.1:{swarm[0].dht_port}", model=SMOL)

@@ -112,6 +112,12 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
     ),
     "--n-ctx": ("n_ctx", int, "context size per slot, tokens (N_CTX, default 2048)"),
     "--n-batch": ("n_batch", int, "tokens per decode call (N_BATCH, default 512)"),
+    "--step-tokens": (
+        "step_tokens",
+        int,
+        "most tokens a decode step evaluates, long prompts in such chunks "
+        "(STEP_TOKENS; 0: 128 on CPU, n_batch on GPU)",
+    ),
     "--n-gpu-layers": ("n_gpu_layers", int, "layers offloaded to GPU, -1 all (N_GPU_LAYERS, default 0)"),
     "--n-threads": ("n_threads", int, "CPU threads (N_THREADS, default: all cores)"),
     "--n-parallel": (

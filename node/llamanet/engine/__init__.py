@@ -21,6 +21,7 @@
 - ``prefix_cache`` which slot a request takes and whose cached prefix it reuses (any slot's; LRU eviction),
                   and when it waits for a prefix another slot is still evaluating.
 - ``embedder``    ``--embeddings``: a second, pooled context on the same model, on a thread of its own.
+- ``step_plan``   how many tokens of each prompt a decode step evaluates (shortest first, in short steps).
 - ``scheduler``   the decode thread: admits jobs into slots, one ``llama_decode`` per step for all.
 - ``outbox``      hands a decode step's events to the event loop at once (one wake-up per step).
 - ``stats``       load figures: slots, queue and a sliding-window throughput meter.

@@ -25,8 +25,8 @@ still evaluating a prompt (``pending``) that shares at least ``min_copy`` more t
 than it could reuse now. The request stays queued (others behind it may be placed) until that slot's
 evaluated positions cover the shared part, then ``place`` copies them, so the prefix is evaluated
 once, not once per slot. It cannot deadlock: only a slot with work in flight is waited for, and that
-work advances every step (prompt chunks go first come, first served); if it is cancelled, the request
-no longer waits and is placed as any other.
+work advances (``step_plan``: the oldest prompt gets a share of every step, and each prompt becomes the
+oldest in turn); if it is cancelled, the request no longer waits and is placed as any other.
 """
 
 from __future__ import annotations

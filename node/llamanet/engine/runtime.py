@@ -29,6 +29,7 @@ from llamanet.engine import backends, llama_log
 from llamanet.engine.errors import InvalidRequestError, ModelLoadError
 from llamanet.engine.gil_calls import held
 from llamanet.engine.sampler import Greedy, SamplerChain
+from llamanet.engine.step_plan import CPU_STEP_TOKENS
 
 log = logging.getLogger(__name__)
 _backend_ready = False
@@ -42,6 +43,7 @@ class RuntimeConfig:
     n_threads: int = 2
     n_gpu_layers: int = 0
     prefix_cache: bool = True  # reuse cached prompt prefixes (a slot's own, or copied from another)
+    step_tokens: int = 0  # most tokens a decode step holds (step_plan); 0: 128 on a CPU, n_batch on a GPU
 
 
 class Runtime:
@@ -80,6 +82,8 @@ class Runtime:
         self.n_ctx_slot = int(llama_cpp.llama_n_ctx_seq(self.ctx))
         self.n_swa = max(0, int(llama_cpp.llama_model_n_swa(self.model.model)))  # 0: no sliding window
         self.batch = llama_cpp.llama_batch_init(config.n_batch, 0, 1)
+        on_gpu = self.compute.gpu_layers != 0
+        self.step_tokens = config.step_tokens or (config.n_batch if on_gpu else CPU_STEP_TOKENS)
         self._piece = ctypes.create_string_buffer(256)
         self._row_type = ctypes.POINTER(ctypes.c_float * self.n_vocab)
         self._pieces: dict[int, bytes] = {}

@@ -1,7 +1,8 @@
 """The decode thread: continuous batching over a fixed set of slots.
 
 Each step makes one ``llama_decode`` call holding the next token of every generating sequence plus
-prompt chunks of newly admitted ones (interleaved: a long prompt never starves the others). A request
+prompt chunks of newly admitted ones, shortest first, in steps of ``step_tokens`` (``step_plan``: a
+short prompt never waits behind a long one, and a long one never starves). A request
 sharing a prefix with what a slot's cells hold skips it: its own slot's (a chat's next turn) or a copy
 of another's, busy or idle, and one that arrives while another slot still evaluates that prefix waits
 for it, then copies it: a shared system prompt is evaluated once per node. ``prefix_cache`` decides;
@@ -26,6 +27,7 @@ from llamanet.engine.prefix_cache import Placement, SlotState, awaited, common_p
 from llamanet.engine.runtime import Runtime
 from llamanet.engine.sampler import Greedy, Sampler
 from llamanet.engine.stats import EngineStats, ThroughputMeter
+from llamanet.engine.step_plan import prompt_takes
 from llamanet.engine.textstream import TextStream
 
 log = logging.getLogger(__name__)
@@ -216,13 +218,19 @@ class Scheduler:
             rt.batch_set(n, slot.job.next_token, slot.job.n_past, slot.id, True)
             outputs.append((n, slot))
         n = len(generating)
-        for slot in sorted(active, key=lambda s: s.job.submitted if s.job else 0.0):
+        prompting = sorted(
+            (s for s in active if s.job is not None and s.job.pending),
+            key=lambda s: s.job.submitted if s.job else 0.0,
+        )
+        takes = prompt_takes(
+            n, [len(s.job.pending) for s in prompting if s.job], rt.config.n_batch, rt.step_tokens
+        )
+        for slot, take in zip(prompting, takes, strict=True):
             job = slot.job
             assert job is not None
-            budget = rt.config.n_batch - n
-            if not job.pending or budget <= 0:
+            if take <= 0:
                 continue
-            chunk = job.pending[:budget]
+            chunk = job.pending[:take]
             done = len(chunk) == len(job.pending)
             for j, tok in enumerate(chunk):
                 rt.batch_set(n + j, tok, job.n_past + j, slot.id, done and j == len(chunk) - 1)
