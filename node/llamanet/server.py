@@ -74,7 +74,7 @@ def runtime_config(settings: Settings) -> RuntimeConfig:
     return RuntimeConfig(
         n_ctx=settings.n_ctx,
         n_batch=settings.n_batch,
-        step_tokens=min(settings.step_tokens, settings.n_batch),
+        step_tokens=settings.step_tokens,  # step_plan keeps every step within n_batch
         n_parallel=settings.n_parallel,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,

@@ -219,21 +219,17 @@ class Scheduler:
             outputs.append((n, slot))
         n = len(generating)
         prompting = sorted(
-            (s for s in active if s.job is not None and s.job.pending),
-            key=lambda s: s.job.submitted if s.job else 0.0,
+            ((s, s.job) for s in active if s.job is not None and s.job.pending),
+            key=lambda pair: pair[1].submitted,
         )
-        takes = prompt_takes(
-            n, [len(s.job.pending) for s in prompting if s.job], rt.config.n_batch, rt.step_tokens
-        )
-        for slot, take in zip(prompting, takes, strict=True):
-            job = slot.job
-            assert job is not None
+        takes = prompt_takes(n, [len(j.pending) for _, j in prompting], rt.config.n_batch, rt.step_tokens)
+        for (slot, prompter), take in zip(prompting, takes, strict=True):
             if take <= 0:
                 continue
-            chunk = job.pending[:take]
-            done = len(chunk) == len(job.pending)
+            chunk = prompter.pending[:take]
+            done = len(chunk) == len(prompter.pending)
             for j, tok in enumerate(chunk):
-                rt.batch_set(n + j, tok, job.n_past + j, slot.id, done and j == len(chunk) - 1)
+                rt.batch_set(n + j, tok, prompter.n_past + j, slot.id, done and j == len(chunk) - 1)
             n += len(chunk)
             chunks.append((slot, len(chunk)))
             if done:
