@@ -97,6 +97,10 @@ def test_full_queue_gives_429_and_loses_nothing(tiny_queue: NodeProcess) -> None
     assert int(third.headers["Retry-After"]) >= 1
     assert third.json()["error"]["code"] == "queue_full"
     assert [d["tokens_generated"] for d in done] == [150, 150]  # both accepted requests served to the end
+    # the second waited for the one slot while the first generated: its queue time says so
+    assert done[1]["queue_time"] > done[0]["queue_time"], done
+    assert done[1]["queue_time"] > 0.5 * (done[0]["generation_time"] - done[0]["time_to_first_token"]), done
+    assert done[1]["time_to_first_token"] >= done[1]["queue_time"], done
 
 
 def wait_idle(node: NodeProcess) -> dict:  # type: ignore[type-arg]

@@ -81,3 +81,8 @@ def test_a_short_prompt_is_answered_before_a_long_one_started_earlier(node: Node
     assert prompt >= 1200, prompt  # a dozen steps of 128 tokens: the short request came in among them
     assert short["usage"]["completion_tokens"] == 3
     assert short_done < long_first, f"the short answer came {short_done - long_first:.2f} s after"
+    # llama-server's timings, with the queue time: a free slot took it at once, the rest was its prompt
+    t = short["timings"]
+    assert t["cache_n"] + t["prompt_n"] == short["usage"]["prompt_tokens"]
+    assert t["predicted_n"] == 3 and t["prompt_ms"] > 0 and t["predicted_ms"] > 0
+    assert t["queue_ms"] < t["prompt_ms"], t

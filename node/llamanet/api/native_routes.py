@@ -35,6 +35,7 @@ def _summary(node: Node, f: Finished) -> dict[str, Any]:
         "cached_tokens": f.cached_tokens,
         "generation_time": f.generation_time,
         "time_to_first_token": f.time_to_first_token,
+        "queue_time": f.queue_time,
         "tokens_per_second": (f.completion_tokens - 1) / decode_time if f.completion_tokens > 1 else 0.0,
         "finish_reason": f.finish_reason,
         "node_id": node.node_id,

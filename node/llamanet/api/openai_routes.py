@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from llamanet.api import streaming, tools
 from llamanet.api.dependencies import chat_here, completion_here, engine_for, node_of
 from llamanet.api.errors import ApiError, clip, from_exception
-from llamanet.api.openai_shapes import chat_logprob, completion_logprobs, usage
+from llamanet.api.openai_shapes import chat_logprob, completion_logprobs, timings, usage
 from llamanet.api.schemas import ChatCompletionRequest, CompletionRequest
 from llamanet.api.submit import chat_requests, completion_requests, submit
 from llamanet.api.tools import tool_plan
@@ -94,6 +94,7 @@ async def chat_completions(
                 }
             ],
             "usage": usage([result.finished]),
+            "timings": timings(result.finished),
         }
     )
 
@@ -161,6 +162,7 @@ async def _chat_chunks(
                         "model": node.model_name,
                         "choices": [],
                         "usage": usage([event]),
+                        "timings": timings(event),
                     }
                 )
         else:
@@ -196,16 +198,18 @@ async def completions(
                 "finish_reason": res.finished.finish_reason,
             }
         )
-    return JSONResponse(
-        {
-            "id": cid,
-            "object": "text_completion",
-            "created": created,
-            "model": node.model_name,
-            "choices": choices,
-            "usage": usage([r.finished for r in results if r.finished]),
-        }
-    )
+    done = [r.finished for r in results if r.finished]
+    answer: dict[str, Any] = {
+        "id": cid,
+        "object": "text_completion",
+        "created": created,
+        "model": node.model_name,
+        "choices": choices,
+        "usage": usage(done),
+    }
+    if len(done) == 1:  # llama-server's timings are one generation's
+        answer["timings"] = timings(done[0])
+    return JSONResponse(answer)
 
 
 async def completion_stream(request: Request, body: CompletionRequest) -> AsyncIterator[bytes]:
@@ -269,6 +273,7 @@ async def _completion_chunks(
                     "model": node.model_name,
                     "choices": [],
                     "usage": usage(finished),
+                    **({"timings": timings(finished[0])} if len(finished) == 1 else {}),
                 }
             )
         yield streaming.sse("[DONE]")

@@ -18,6 +18,25 @@ def usage(finished: list[Finished]) -> dict[str, Any]:
     }
 
 
+def timings(f: Finished) -> dict[str, Any]:
+    """llama-server's ``timings`` of one generation, with ``queue_ms`` (waiting for a slot) added:
+    ``prompt_ms`` is from the slot to the first token (the prompt's evaluation), ``predicted_ms`` the
+    rest. Where a request's time went, for clients and benchmarks."""
+    prompt_n = f.prompt_tokens - f.cached_tokens
+    prompt_ms = max(0.0, f.time_to_first_token - f.queue_time) * 1000
+    predicted_ms = max(0.0, f.generation_time - f.time_to_first_token) * 1000
+    return {
+        "cache_n": f.cached_tokens,
+        "queue_ms": round(f.queue_time * 1000, 3),
+        "prompt_n": prompt_n,
+        "prompt_ms": round(prompt_ms, 3),
+        "prompt_per_second": prompt_n * 1000 / prompt_ms if prompt_ms > 0 else 0.0,
+        "predicted_n": f.completion_tokens,
+        "predicted_ms": round(predicted_ms, 3),
+        "predicted_per_second": f.completion_tokens * 1000 / predicted_ms if predicted_ms > 0 else 0.0,
+    }
+
+
 def chat_logprob(lp: TokenLogprob) -> dict[str, Any]:
     def entry(token: str, logprob: float) -> dict[str, Any]:
         return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}

@@ -33,6 +33,7 @@ class Finished:
     time_to_first_token: float
     generation_time: float
     text_tail: str = ""  # text released only at the end (held back until the stream closed)
+    queue_time: float = 0.0  # of time_to_first_token: waiting for a slot (or for a prefix in evaluation)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class Job:
     next_token: int | None = None
     cached_tokens: int = 0
     first_token_at: float | None = None
+    admitted: float | None = None  # when it got a slot
     text: TextStream = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +172,7 @@ class Scheduler:
             if placed.source is not None and keep == placed.keep:
                 copied.add(placed.slot)
             job.pending = list(prompt[keep:])
+            job.admitted = time.perf_counter()
             self.slots[placed.slot].job = job
 
     def _take(self, slot: Slot, placed: Placement, prompt: list[int]) -> int:
@@ -297,6 +299,7 @@ class Scheduler:
                 time_to_first_token=first - job.submitted,
                 generation_time=now - job.submitted,
                 text_tail=job.text.flush(),
+                queue_time=(job.admitted or now) - job.submitted,
             )
         )
         self._requests_done += 1
