@@ -2,7 +2,8 @@
 
 Every server gets the same requests: an OpenAI chat completion, streamed, greedy, with end-of-generation
 tokens banned (``logit_bias``) so every answer has exactly ``max_tokens`` tokens. TTFT is the time to the
-first chunk carrying text; the usage chunk gives prompt and cached tokens where the server reports them.
+first chunk carrying text; the usage chunk gives prompt and cached tokens where the server reports them,
+and the server's ``timings`` its own split of the TTFT (queue, prompt) where it sends them.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ class Reply:
     cached_tokens: int = 0
     served_by: str = ""
     turn: int = 0  # of its conversation (0: the first, on the system prompt alone)
+    # the server's own split of the TTFT, from its ``timings`` (seconds; None where it sends none):
+    queue: float | None = None  # waiting for a slot (llamanet's queue_ms; llama-server sends none)
+    prompt_time: float | None = None  # evaluating the prompt (prompt_ms)
 
 
 @dataclass
@@ -104,6 +108,7 @@ async def chat(
     ttft: float | None = None
     text: list[str] = []
     usage: dict[str, Any] = {}
+    timings: dict[str, Any] = {}
     async with client.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
         if r.status_code != 200:
             raise RuntimeError(f"{url}: {r.status_code} {(await r.aread())[:300]!r}")
@@ -113,6 +118,7 @@ async def chat(
                 continue
             data = json.loads(line[6:])
             usage = data.get("usage") or usage
+            timings = data.get("timings") or timings
             for choice in data.get("choices") or ():
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
@@ -126,6 +132,8 @@ async def chat(
         int(usage.get("prompt_tokens", 0)),
         int(details.get("cached_tokens", 0)),
         served_by,
+        queue=timings["queue_ms"] / 1000 if "queue_ms" in timings else None,
+        prompt_time=timings["prompt_ms"] / 1000 if "prompt_ms" in timings else None,
     )
 
 

@@ -9,7 +9,8 @@ Part 2, the multi-tenant workload on ``--nodes`` servers (``--swarm-slots`` 4 ea
 1 each, so the servers share the cores evenly): ``--tenants`` tenants, each with its own ~1100-token
 system prompt (new each round), ``--users`` conversations per tenant, all started at once, of
 ``--turns`` turns each (a turn's history: the answers it got, plus a new question). Compared: the swarm
-(nodes joined over the DHT) with prefix-aware routing; the same setup with ``--prefix-routing off``;
+(nodes joined over the DHT) with prefix-aware routing; the same with ``--prefix-holdings off`` (the
+hash and the bounded load alone, no node publishing the chats it holds); with ``--prefix-routing off``;
 and as many llama-servers, defaults and ``--kv-unified``. Every system sits behind the same round-robin
 TCP proxy (what a Kubernetes Service gives): a swarm node routes the requests it receives by prefix.
 
@@ -198,6 +199,9 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
     with ExitStack() as stack:
         setups = {
             "swarm, prefix routing": stack.enter_context(swarm(args.model, logs, n, *flags, name="pfx")),
+            "swarm, prefix routing, holdings off": stack.enter_context(
+                swarm(args.model, logs, n, *flags, "--prefix-holdings", "off", name="hash")
+            ),
             "swarm, prefix-blind": stack.enter_context(
                 swarm(args.model, logs, n, *flags, "--prefix-routing", "off", name="blind")
             ),
@@ -226,12 +230,14 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
 
 
 def by_turn(results: dict[str, list[Tally]]) -> None:
-    """Where the time goes: TTFT p50 and prompt tokens evaluated, first turns against the later ones."""
+    """Where the time goes: TTFT p50 and prompt tokens evaluated, first turns against the later ones;
+    the later turns' TTFT split by the serving node's ``timings``: waiting for a slot, evaluating the
+    prompt, and the rest (routing, HTTP, the first token's decode)."""
     print(
         "\n| system | first turns: TTFT p50 s | evaluated / prompt "
-        "| later turns: TTFT p50 s | evaluated / prompt |"
+        "| later turns: TTFT p50 s | evaluated / prompt | later: queue p50 s | prompt p50 s | rest p50 s |"
     )
-    print("|---|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for key, tallies in results.items():
         cells = []
         for first in (True, False):
@@ -241,6 +247,14 @@ def by_turn(results: dict[str, list[Tally]]) -> None:
                 f"{pct([x.ttft for x in rs], 0.5):.2f}",
                 f"{prompt - sum(x.cached_tokens for x in rs)} / {prompt}",
             ]
+        later = [x for t in tallies for x in t.replies if x.turn > 0 and x.prompt_time is not None]
+        queue = [x.queue for x in later if x.queue is not None]
+        rest = [x.ttft - (x.queue or 0.0) - (x.prompt_time or 0.0) for x in later]
+        cells += [
+            f"{pct(queue, 0.5):.2f}" if queue else "-",
+            f"{pct([x.prompt_time or 0.0 for x in later], 0.5):.2f}" if later else "-",
+            f"{pct(rest, 0.5):.2f}" if later else "-",
+        ]
         print(f"| {key.split('|')[0]} | " + " | ".join(cells) + " |")
     for key, tallies in results.items():
         sent = [x.ttft for t in tallies for x in t.replies if x.served_by]

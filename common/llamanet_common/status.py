@@ -8,15 +8,25 @@ node has at least one slot and no more free slots than slots. ``parse_status`` t
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 
 from llamanet_common.errors import FormatError
 
 MAX_SLOTS = 4096
 MAX_COUNT = 10**9
 MAX_TEXT = 256
+MAX_PREFIXES = 512  # chats a node says it holds (``prefixes``): about 10 KB of a /status answer
+PrefixKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 Readiness = Literal["ready", "loading"]
 
@@ -48,6 +58,9 @@ class NodeStatus(BaseModel):
     requests_completed: int = Field(0, ge=0, le=10**18)
     uptime: float = Field(0.0, ge=0.0, le=1e10, allow_inf_nan=False)
     version: str = Field("", max_length=64)
+    # the boundary keys of the chats it served lately (``routing.prefix_holdings``), most recent first:
+    # a claim, used only as a preference among nodes within the prefix rule's bounded load
+    prefixes: list[PrefixKey] = Field(default_factory=list, max_length=MAX_PREFIXES)
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeStatus:

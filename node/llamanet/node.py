@@ -66,6 +66,7 @@ class Node:
             requests_completed=s.requests_completed,
             uptime=self.uptime,
             version=self.version,
+            prefixes=self.router.holdings.keys() if self.router is not None else [],
         )
 
     def local_slots_free(self) -> int | None:

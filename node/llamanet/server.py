@@ -29,6 +29,7 @@ from llamanet.routing.capped import AnswerLimits
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.members import CertifiedPeers
 from llamanet.routing.prefix import PrefixPolicy
+from llamanet.routing.prefix_holdings import PrefixHoldings, holdings_capacity
 from llamanet.routing.router import RequestRouter
 from llamanet.routing.sites import SitePolicy
 from llamanet.settings import Settings
@@ -180,6 +181,9 @@ async def serve(node: Node, gguf: GGUFInfo) -> None:
                 settings.prefix_routing, settings.prefix_min_chars, settings.prefix_load_bound
             ),
             local_status=node.status,
+            holdings=PrefixHoldings(
+                holdings_capacity(settings.n_parallel or 8) if settings.prefix_holdings else 0
+            ),
             signer=ForwardSigner(swarm.identity, secret),
             limits=AnswerLimits(settings.forward_max_bytes, settings.forward_idle_timeout),
             local_embeddings=settings.embeddings,

@@ -133,6 +133,29 @@ def test_native_final_event_and_metrics_report_cached_tokens(swarm: list[NodePro
     assert 'llamanet_prompt_cache_requests_total{result="hit"}' in metrics
 
 
+def test_a_chats_next_turn_follows_its_history_not_the_prompts_owner(swarm: list[NodeProcess]) -> None:
+    a, _, c = swarm
+    ids = [node_id(n) for n in swarm]
+    system = system_prompts(ids)[ids[1]]  # owned by b
+    # questions no other test asks: b has served other chats on this prompt, but not this one
+    first = [{"role": "system", "content": system}, {"role": "user", "content": "Name an animal."}]
+    body = {"model": SMOL, "max_tokens": 4, "temperature": 0}
+    # the first turn reaches c, which routes by load: it serves it (an overflow, as far as b goes)
+    r = httpx.post(f"{c.url}/v1/chat/completions", json={**body, "messages": first}, timeout=300)
+    assert r.status_code == 200 and "x-llamanet-node" not in r.headers, r.text
+    answer = r.json()["choices"][0]["message"]["content"]
+    assert len(httpx.get(f"{c.url}/status", timeout=10).json()["prefixes"]) >= 1  # c says it holds it
+    # the next turn reaches a, whose prefix rule would send it to b: c holds its history, and has room
+    second = [*first, {"role": "assistant", "content": answer}, {"role": "user", "content": "Name a river."}]
+    r = httpx.post(f"{a.url}/v1/chat/completions", json={**body, "messages": second}, timeout=300)
+    assert r.status_code == 200, r.text
+    assert r.headers.get("x-llamanet-node") == ids[2], r.headers
+    usage = r.json()["usage"]  # c's cache held the whole first turn: only the new messages evaluated
+    assert usage["prompt_tokens_details"]["cached_tokens"] >= usage["prompt_tokens"] - 40, usage
+    # a chat that no node served before still goes to its prompt's owner
+    assert chat(a, system, "Name a mountain.")[0] == ids[1]
+
+
 def records_idle(swarm: list[NodeProcess]) -> None:
     """Waits (30 s at most) until every node's published record shows it idle: the client reads loads
     from the records (cached for 5 s), and a record from the moment a node was serving the previous

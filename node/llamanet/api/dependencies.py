@@ -17,7 +17,7 @@ the forwarded request with this node's own key instead.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -125,12 +125,15 @@ async def serve_or_forward(
     stream: bool,
     leading: str | None = None,
     *,
+    boundaries: tuple[str, ...] = (),
     embeddings: bool = False,
     kind: Kind | None = None,
 ) -> None:
     """Return to serve the request here; raise ``Forwarded`` once another node answered it.
 
-    ``leading``: the request's leading text, whose prefix key places it (``routing.prefix``).
+    ``leading``: the request's leading text, whose prefix key places it (``routing.prefix``);
+    ``boundaries``: a chat's keys at its message boundaries, for the nodes that hold its earlier turns
+    (a chat served here is recorded among this node's holdings).
     ``embeddings``: an embedding request, for nodes started with ``--embeddings`` only.
     ``kind``: a stream of this kind is resumed when its node dies (``routing.resume``)."""
     node = node_of(request)
@@ -141,8 +144,11 @@ async def serve_or_forward(
     key = node.router.prefix.key(leading)
     try:
         sites = node.router.request_sites(request.headers.get(ALLOWED_SITES_HEADER))
-        decision = await node.router.decide(model, hops, sites=sites, prefix_key=key, embeddings=embeddings)
+        decision = await node.router.decide(
+            model, hops, sites=sites, prefix_key=key, boundaries=boundaries, embeddings=embeddings
+        )
         if not isinstance(decision, Forward):
+            node.router.served(boundaries)
             return
         outgoing = _outgoing(request, raw, hops, stream)
         forwarding = node.router.forward(decision, outgoing)
@@ -151,6 +157,7 @@ async def serve_or_forward(
             raise Forwarded(Response(status_code=streaming.CLIENT_CLOSED_REQUEST))
         upstream = outcome[0]
         if upstream is None:
+            node.router.served(boundaries)
             return  # every candidate failed and this node serves the model: serve it here
     except BadSitesError as exc:
         raise ApiError(400, str(exc), param=ALLOWED_SITES_HEADER, code="invalid_allowed_sites") from exc
@@ -183,6 +190,20 @@ def chat_leading(request: Request, turns: Iterable[tuple[str, Any]]) -> str:
     return prefix.chat_text(turns, router.prefix.min_chars if router is not None else 0)
 
 
+async def serve_or_forward_chat(
+    request: Request,
+    model: str | None,
+    stream: bool,
+    turns: Sequence[tuple[str, Any]],
+    kind: Kind | None = None,
+) -> None:
+    """``serve_or_forward`` for a chat of ``(role, content)`` turns: placed by its leading text and by
+    where its earlier turns were served (``prefix.boundary_keys``)."""
+    leading = chat_leading(request, turns)
+    boundaries = prefix.boundary_keys(turns) if node_of(request).router is not None else ()
+    await serve_or_forward(request, model, stream, leading, boundaries=boundaries, kind=kind)
+
+
 async def generate_here(request: Request, body: GenerateRequest) -> GenerateRequest:
     check_continuation(request, body)
     await serve_or_forward(request, body.model, body.stream, body.prompt, kind="native")
@@ -197,8 +218,8 @@ async def stream_here(request: Request, body: GenerateRequest) -> GenerateReques
 
 async def chat_here(request: Request, body: ChatCompletionRequest) -> ChatCompletionRequest:
     check_continuation(request, body)
-    turns = ((m.role, m.content) for m in body.messages)
-    await serve_or_forward(request, body.model, body.stream, chat_leading(request, turns), kind="chat")
+    turns = [(m.role, m.content) for m in body.messages]
+    await serve_or_forward_chat(request, body.model, body.stream, turns, kind="chat")
     return body
 
 

@@ -18,7 +18,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from llamanet.api import streaming
-from llamanet.api.dependencies import Forwarded, chat_leading, engine_for, node_of, serve_or_forward
+from llamanet.api.dependencies import (
+    Forwarded,
+    chat_leading,
+    engine_for,
+    node_of,
+    serve_or_forward,
+    serve_or_forward_chat,
+)
 from llamanet.api.errors import ApiError, _validation_message, from_exception
 from llamanet.api.ollama_schemas import (
     OllamaChatRequest,
@@ -82,8 +89,8 @@ router = APIRouter(prefix="/api", route_class=OllamaRoute)
 
 
 async def chat_here(request: Request, body: OllamaChatRequest) -> OllamaChatRequest:
-    leading = chat_leading(request, ((m.role, m.content) for m in body.messages))
-    await serve_or_forward(request, body.model, body.stream, leading)
+    turns = [(m.role, m.content) for m in body.messages]
+    await serve_or_forward_chat(request, body.model, body.stream, turns)
     return body
 
 

@@ -1,7 +1,7 @@
 """OpenAI's Responses API: ``POST /v1/responses``, streamed (``responses.stream()``) or not, function
 tools included (the chat route's plan, grammar and parser; ``responses_translate``).
 
-A request for a model another node serves is forwarded (``dependencies.serve_or_forward``), as the chat
+A request for a model another node serves is forwarded (``dependencies.serve_or_forward_chat``), as the chat
 routes do; errors are OpenAI-shaped like theirs.
 """
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from llamanet.api import streaming
-from llamanet.api.dependencies import chat_leading, engine_for, node_of, serve_or_forward
+from llamanet.api.dependencies import engine_for, node_of, serve_or_forward_chat
 from llamanet.api.errors import from_exception
 from llamanet.api.responses_events import ResponseEvents, whole
 from llamanet.api.responses_schemas import ResponsesRequest
@@ -39,7 +39,7 @@ async def responses_here(request: Request, body: ResponsesRequest) -> ResponsesR
         if isinstance(body.input, str)
         else [(i.role or i.type, i.content if i.content is not None else i.output) for i in body.input]
     )
-    await serve_or_forward(request, body.model, body.stream, chat_leading(request, [*system, *turns]))
+    await serve_or_forward_chat(request, body.model, body.stream, [*system, *turns])
     return body
 
 

@@ -96,6 +96,12 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         float,
         "e: prefix routing skips nodes above (1 + e) x the average load (PREFIX_LOAD_BOUND, 0.25)",
     ),
+    "--prefix-holdings": (
+        "prefix_holdings",
+        str,
+        "on|off: publish in /status a hash of each chat served lately, so a chat's next turn goes where "
+        "its history is cached (PREFIX_HOLDINGS, default on)",
+    ),
     "--max-hops": ("max_hops", int, "times a request may be forwarded (MAX_HOPS, default 2)"),
     "--forward-timeout": ("forward_timeout", float, "seconds to wait on a forwarded request (600)"),
     "--peer-networks": (

@@ -6,6 +6,8 @@ Pure modules (the client imports them too; nothing here imports a web framework)
                     load) and its ``Rules`` hooks.
 - ``prefix``        the prefix rule: a key of a request's leading text, rendezvous hashing over node ids,
                     bounded loads (``--prefix-routing``); the router and the client apply it.
+- ``prefix_holdings`` the chats this node served lately (bounded, least recently used out), which
+                    ``/status`` publishes for the prefix rule's preference for a chat's history.
 - ``sites``         ``SitePolicy``: the sites a request may be routed to (``--route-sites``, narrowed by
                     ``x-llamanet-allowed-sites``), the own-site preference within a load margin.
 - ``retry``         the one retry policy: which failures of one node mean "try the next".

@@ -9,11 +9,19 @@
 - ``ranked``: rendezvous (highest random weight) hashing of node ids for a key: every node agrees on the
   order without coordination, and when a node leaves only the keys it ranked first move (to their
   second choice); a node that joins takes only the keys it now ranks first.
-- ``choose``: the first node in that order that ``fits``: its load stays bounded (``within_bound``: a
-  node above ``1 + e`` times the average load of the candidates, counting the request being placed, is
-  skipped) and it has a free slot while any candidate has one (``has_room``): the bound alone lets a
-  node hold more requests than it has slots when every node is busy, and a request queued there while
-  another node has a slot idle waits longer than evaluating the prefix again would take.
+- ``choose``: among the nodes that ``fit`` (their load stays bounded, ``within_bound``: a node above
+  ``1 + e`` times the average load of the candidates, counting the request being placed, is skipped;
+  and a free slot while any candidate has one, ``has_room``: the bound alone lets a node hold more
+  requests than it has slots when every node is busy, and a request queued there while another node
+  has a slot idle waits longer than evaluating the prefix again would take), the one that holds the
+  most of the chat (``Load.depth``), else the first in rendezvous order.
+- ``boundary_keys`` / ``held_depth`` / ``deeper_elsewhere``: what a node holds, by message boundary.
+  Each node publishes the boundary key of the whole of each chat it served lately (``PrefixHoldings``,
+  bounded, in ``/status``); a chat's next turn holds the previous turn's messages as a prefix, so the
+  node that served that turn holds the deepest boundary of it and keeps the conversation: a turn that
+  overflowed to another node's slot stays there, instead of going back to the owner, which lacks its
+  history, and pushing one of the owner's own conversations out. A claim is only a preference among
+  nodes within the bounded load: a node claiming keys it does not hold gets no more than its share.
 - ``PrefixPolicy``: the node's settings (``--prefix-routing``, ``--prefix-min-chars``,
   ``--prefix-load-bound``) and the key of a request's leading text under them.
 """
@@ -22,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +40,12 @@ MESSAGE_SEP, ROLE_SEP = "\x1e", "\x1f"  # cannot be confused with a role name
 @dataclass(frozen=True)
 class Load:
     """One candidate node: its hashing id (a node id), requests running, waiting or being sent to it, and
-    its slots (0: unknown, counts as one)."""
+    its slots (0: unknown, counts as one), and how much of the request it holds."""
 
     key: str
     requests: int
     slots: int = 0
+    depth: int = 0  # message boundaries of the request it holds (``held_depth``): the most wins
 
 
 @dataclass(frozen=True)
@@ -124,9 +133,41 @@ def fits(node: Load, pool: Sequence[Load], e: float) -> bool:
 
 
 def choose(key: str, pool: Sequence[Load], e: float) -> str | None:
-    """The key of the first node in rendezvous order that ``fits``; None for an empty pool."""
+    """The key of the node that ``fits`` holding the most of the request (its ``depth``), the first
+    in rendezvous order among equals; None for an empty pool."""
     by_key = {p.key: p for p in pool}
-    for node in ranked(key, by_key):
-        if fits(by_key[node], pool, e):
-            return node
-    return None  # not reached for a non-empty pool: the least loaded node always fits
+    fitting = [node for node in ranked(key, by_key) if fits(by_key[node], pool, e)]
+    if not fitting:
+        return None  # not reached for a non-empty pool: the least loaded node always fits
+    deepest = max(by_key[node].depth for node in fitting)
+    return next(node for node in fitting if by_key[node].depth == deepest)
+
+
+MAX_BOUNDARIES = 64  # the deepest boundaries of a chat hashed: a longer chat's earlier ones do not matter
+
+
+def boundary_keys(messages: Iterable[tuple[str, Any]]) -> tuple[str, ...]:
+    """A chat's leading text (``chat_text``) hashed at each message boundary: the key after the first
+    message, after the second, and so on (the last ``MAX_BOUNDARIES``); the last is the whole chat's."""
+    hasher = hashlib.blake2b(digest_size=8)
+    keys: list[str] = []
+    for role, content in messages:
+        piece = f"{MESSAGE_SEP}{role}{ROLE_SEP}{content_text(content)}"
+        hasher.update(piece.encode("utf-8", "surrogatepass"))
+        keys.append(hasher.copy().hexdigest())
+    return tuple(keys[-MAX_BOUNDARIES:])
+
+
+def held_depth(boundaries: Sequence[str], held: Container[str]) -> int:
+    """How many of a chat's message boundaries a node holds: 1 + the deepest one in ``held``, 0: none."""
+    for i in range(len(boundaries) - 1, -1, -1):
+        if boundaries[i] in held:
+            return i + 1
+    return 0
+
+
+def deeper_elsewhere(boundaries: Sequence[str], depth: int) -> bool:
+    """True if another node may hold more of a chat than ``depth`` boundaries: the chat has an earlier
+    turn (its messages but the last two: the answer and the new question) and this node does not hold
+    all of that turn."""
+    return len(boundaries) >= 3 and depth < len(boundaries) - 2

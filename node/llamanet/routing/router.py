@@ -13,6 +13,7 @@ own signed proof (``signer``), and user traffic goes only to URLs that proved th
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ from llamanet.routing.errors import (
 )
 from llamanet.routing.forwarder import Forwarder, Outgoing, Upstream
 from llamanet.routing.prefix import PREFIX_OFF, Load, PrefixPolicy
+from llamanet.routing.prefix_holdings import PrefixHoldings, holdings_capacity
 from llamanet.routing.recent_models import RecentModels
 from llamanet.routing.selection import Rules
 from llamanet.routing.sites import EVERY_SITE, SitePolicy, not_allowed, prefer_site, request_policy
@@ -65,6 +67,7 @@ class RequestRouter:
         prefix: PrefixPolicy = PREFIX_OFF,
         local_status: Callable[[], NodeStatus] | None = None,
         local_embeddings: bool = False,
+        holdings: PrefixHoldings | None = None,
     ) -> None:
         self.directory = directory
         self.client = client
@@ -82,6 +85,8 @@ class RequestRouter:
         self.site_margin = site_margin
         self.prefix = prefix  # --prefix-routing: requests sharing a prefix go to the same node
         self.local_status = local_status  # this node's load, for the prefix rule's bounded load
+        # the chats served here lately (``/status`` publishes them): the record ``served`` keeps
+        self.holdings = holdings if holdings is not None else PrefixHoldings(holdings_capacity(0))
         self.local_embeddings = local_embeddings  # --embeddings: this node serves embedding requests
         self.recent = RecentModels()  # models served lately: gone now means 503, not 404
 
@@ -107,6 +112,7 @@ class RequestRouter:
         *,
         sites: SitePolicy | None = None,
         prefix_key: str | None = None,
+        boundaries: tuple[str, ...] = (),
         embeddings: bool = False,
     ) -> Decision:
         """Serve here, or forward to these candidates; raises when neither is possible.
@@ -119,6 +125,8 @@ class RequestRouter:
         with prefix routing on, the request goes to the node its prefix hashes to among the model's
         nodes, this one included, while that node is within the bounded load, even when this node has
         a free slot (``_prefix_decision``). A forwarded request is never placed by its prefix again.
+        ``boundaries`` (a chat's ``prefix.boundary_keys``): among the nodes within the bound, the one
+        that holds the most of the chat (its earlier turns) is preferred.
 
         ``embeddings``: an embedding request, served only by nodes started with ``--embeddings`` (their
         records' capability); they run beside the generation slots, so a free slot does not matter
@@ -150,8 +158,8 @@ class RequestRouter:
         now = time.monotonic()
         others = [v for v in allowed if not self.bans.is_banned(v.key, now)]
         if key is not None and others:
-            me = self._local_load() if mine and free is not None else None
-            decided = await self._prefix_decision(key, here, me, others, hops, policy)
+            me = self._local_load(boundaries) if mine and free is not None else None
+            decided = await self._prefix_decision(key, boundaries, here, me, others, hops, policy)
             if decided is not None:
                 return decided
         if serve_locally(
@@ -212,46 +220,62 @@ class RequestRouter:
             raise NoNodeForModelError(f"no node serving {decision.model!r} answered: {exc}") from exc
         return upstream.then(lambda: self._release(reserved))
 
-    def _local_load(self) -> Load | None:
+    def served(self, boundaries: tuple[str, ...]) -> None:
+        """A chat (``prefix.boundary_keys``) is served here: it is among the chats this node holds."""
+        self.holdings.served(boundaries)
+
+    def _local_load(self, boundaries: tuple[str, ...]) -> Load | None:
         if self.local_status is None:
             return None
         s = self.local_status()
-        return Load(self.directory.self_id, s.active_requests + s.queue_depth, s.slots_total)
+        depth = prefix.held_depth(boundaries, self.holdings)
+        return Load(self.directory.self_id, s.active_requests + s.queue_depth, s.slots_total, depth)
 
     async def _prefix_decision(
         self,
         key: str,
+        boundaries: tuple[str, ...],
         here: ServeHere,
         me: Load | None,
         others: list[NodeView],
         hops: int,
         policy: SitePolicy,
     ) -> Decision | None:
-        """Serve here or forward to the first node in ``key``'s rendezvous order within the bounded
-        load (``prefix.choose``); the first other node in that order is probed first, so its fresh
-        load decides. None: no other node answered and this one cannot serve it; the load policy
-        decides. ``me``: this node's load when it may serve the request."""
+        """Serve here or forward to the node ``prefix.choose`` picks: within the bounded load, the one
+        holding the most of the chat, else the first in ``key``'s rendezvous order. The first other
+        node in that order is probed, and the second too when another node may hold more of the chat
+        than this one (``prefix.deeper_elsewhere``: it served the chat's earlier turn), so their fresh
+        loads and holdings decide. None: no other node answered and this one cannot serve it; the load
+        policy decides. ``me``: this node's load when it may serve the request."""
         e = self.prefix.load_bound
         views = {v.key: v for v in others}
 
         def pool() -> list[Load]:
             sent = self.inflight
             loads = [
-                Load(k, v.active_requests + v.queue_depth + sent[k], v.slots_total) for k, v in views.items()
+                Load(
+                    k,
+                    v.active_requests + v.queue_depth + sent[k],
+                    v.slots_total,
+                    prefix.held_depth(boundaries, v.prefixes),
+                )
+                for k, v in views.items()
             ]
             return loads + ([me] if me is not None else [])
 
         ring = prefix.ranked(key, [p.key for p in pool()])
-        if me is not None and ring[0] == me.key and prefix.fits(me, pool(), e):
+        sought = prefix.deeper_elsewhere(boundaries, me.depth if me is not None else 0)
+        if me is not None and ring[0] == me.key and prefix.fits(me, pool(), e) and not sought:
             return here  # the prefix is this node's, its load within the bound, a slot free
-        owner = next(k for k in ring if k in views)
-        fresh = await planning.probe(views[owner], self._fetch_status)
-        if isinstance(fresh, NodeView):
-            views[owner] = fresh
-        else:
-            self.bans.fail(owner, time.monotonic())
-            del views[owner]
-        me = self._local_load() if me is not None else None  # after the await: now
+        targets = [k for k in ring if k in views][: 2 if sought else 1]
+        answers = await asyncio.gather(*(planning.probe(views[k], self._fetch_status) for k in targets))
+        for target, fresh in zip(targets, answers, strict=True):
+            if isinstance(fresh, NodeView):
+                views[target] = fresh
+            else:
+                self.bans.fail(target, time.monotonic())
+                del views[target]
+        me = self._local_load(boundaries) if me is not None else None  # after the await: now
         pick = prefix.choose(key, pool(), e)
         if me is not None and pick in (me.key, None):
             return here

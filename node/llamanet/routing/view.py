@@ -48,6 +48,7 @@ class NodeView:
     public_key: str = ""  # a record's key: its URL must prove it (``address_proofs``) before traffic
     seq: int = 0  # a record's sequence number: a new record is proved again
     capabilities: tuple[str, ...] = ()  # a record's: "embeddings" when the node serves them
+    prefixes: frozenset[str] = frozenset()  # a probe's: the chats it says it holds (``prefix_holdings``)
 
     @property
     def key(self) -> str:
@@ -94,6 +95,7 @@ class NodeView:
             uptime_s=status.uptime,
             version=status.version or self.version,
             ready=status.ready,
+            prefixes=frozenset(status.prefixes),
         )
 
 

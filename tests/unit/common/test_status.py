@@ -11,7 +11,8 @@ GOOD = {
 def test_a_good_answer_parses_and_load_is_derived_not_read() -> None:
     status = parse_status({**GOOD, "load": 1000.0, "unknown_field": [1]})
     assert (status.slots_total, status.slots_free, status.tokens_per_second) == (4, 2, 9.0)
-    assert status.ready and status.load == 3 / 4
+    assert status.ready and status.load == 3 / 4 and status.prefixes == []
+    assert parse_status({**GOOD, "prefixes": ["0123456789abcdef"]}).prefixes == ["0123456789abcdef"]
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,10 @@ def test_a_good_answer_parses_and_load_is_derived_not_read() -> None:
         {**GOOD, "slots_total": 10**6},
         {**GOOD, "status": "on fire"},
         {**GOOD, "node_id": "x" * 10_000},
+        {**GOOD, "prefixes": ["0123456789abcdef"] * 513},  # more chats than an answer carries
+        {**GOOD, "prefixes": ["not a key"]},
+        {**GOOD, "prefixes": "0123456789abcdef"},
+        {**GOOD, "prefixes": [16]},
         [GOOD],
         "ready",
         None,

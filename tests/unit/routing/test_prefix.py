@@ -6,10 +6,13 @@ from llamanet.routing.prefix import (
     PREFIX_OFF,
     Load,
     PrefixPolicy,
+    boundary_keys,
     chat_text,
     choose,
     content_text,
+    deeper_elsewhere,
     has_room,
+    held_depth,
     prefix_key,
     ranked,
     within_bound,
@@ -97,3 +100,36 @@ def test_a_full_owner_is_skipped_while_another_node_has_a_free_slot() -> None:
     assert choose(key, everyone_full, 0.25) == owner  # no slot free anywhere: the prefix decides again
     unknown = [Load(owner, 9, 0), Load(second, 0, 4)]
     assert has_room(unknown[0])  # slots unknown: only the bound applies
+
+
+def test_boundary_keys_hash_each_message_boundary_and_a_chats_turns_share_them() -> None:
+    chat = [("system", "be brief"), ("user", "hello"), ("assistant", "hi"), ("user", "more")]
+    keys = boundary_keys(chat)
+    assert len(keys) == 4 and len(set(keys)) == 4 and all(len(k) == 16 for k in keys)
+    assert boundary_keys(chat[:2]) == keys[:2]  # an earlier turn's keys are a prefix of the next's
+    assert boundary_keys([("user", "be brief"), *chat[1:]])[0] != keys[0]  # roles count
+    assert boundary_keys([("system", [{"type": "text", "text": "be brief"}])]) == keys[:1]
+    assert len(boundary_keys([("user", str(i)) for i in range(200)])) == 64  # the deepest 64
+
+
+def test_held_depth_is_the_deepest_boundary_held() -> None:
+    keys = boundary_keys([("system", "s"), ("user", "a"), ("assistant", "b"), ("user", "c")])
+    assert held_depth(keys, set()) == 0
+    assert held_depth(keys, {keys[1]}) == 2 and held_depth(keys, {keys[0], keys[3]}) == 4
+    # another node may hold more only of a chat with an earlier turn this node did not serve whole
+    assert deeper_elsewhere(keys, 0) and deeper_elsewhere(keys, 1) and not deeper_elsewhere(keys, 2)
+    assert not deeper_elsewhere(keys[:2], 0)  # a first turn: nobody served an earlier one
+
+
+def test_among_the_nodes_that_fit_the_one_holding_the_most_wins() -> None:
+    key = KEYS[0]
+    assert key is not None
+    owner, second, third = ranked(key, NODES[:3])
+    pool = [Load(owner, 1, 4), Load(second, 1, 4, depth=2), Load(third, 1, 4, depth=3)]
+    assert choose(key, pool, 0.25) == third
+    assert choose(key, [Load(owner, 1, 4), Load(second, 1, 4, depth=2)], 0.25) == second
+    # the deepest above the bound (no free slot while others have one) is skipped for the next deepest
+    pool = [Load(owner, 1, 4), Load(second, 1, 4, depth=2), Load(third, 4, 4, depth=3)]
+    assert choose(key, pool, 0.25) == second
+    # equal depths: rendezvous order, as without holdings
+    assert choose(key, [Load(n, 1, 4, depth=1) for n in (owner, second, third)], 0.25) == owner

@@ -8,7 +8,7 @@ import httpx
 
 from llamanet.routing.decision import Forward, ServeHere
 from llamanet.routing.directory import SwarmDirectory
-from llamanet.routing.prefix import PREFIX_OFF, PrefixPolicy, prefix_key, ranked
+from llamanet.routing.prefix import PREFIX_OFF, PrefixPolicy, boundary_keys, prefix_key, ranked
 from llamanet.routing.router import RequestRouter
 from llamanet_common.record import NodeRecord
 from llamanet_common.status import NodeStatus
@@ -25,10 +25,15 @@ def record(c: str) -> NodeRecord:
 
 
 def router(
-    prefix: PrefixPolicy, busy: dict[str, int] | None = None, local_busy: int = 0
+    prefix: PrefixPolicy,
+    busy: dict[str, int] | None = None,
+    local_busy: int = 0,
+    held: dict[str, list[str]] | None = None,
 ) -> tuple[RequestRouter, list[str]]:
+    """``held``: the chats each peer's ``/status`` says it holds."""
     probed: list[str] = []
     loads = busy or {}
+    holds = held or {}
 
     async def lookup(model: str | None) -> list[NodeRecord]:
         return [record(c) for c in PEERS]
@@ -37,8 +42,12 @@ def router(
         probed.append(request.url.host)
         n = loads.get(request.url.host, 0)
         return httpx.Response(
-            200, json={"status": "ready", "slots_total": 4, "slots_free": 4 - n, "active_requests": n}
-        )
+            200,
+            json={
+                "status": "ready", "slots_total": 4, "slots_free": 4 - n, "active_requests": n,
+                "prefixes": holds.get(request.url.host, []),
+            },
+        )  # fmt: skip
 
     def local() -> NodeStatus:
         return NodeStatus(node_id=SELF, model="local", status="ready", active_requests=local_busy,
@@ -121,3 +130,45 @@ async def test_a_failing_owner_is_banned_and_the_next_takes_it() -> None:
     decision = await r.decide("local", hops=0, prefix_key=key)
     assert isinstance(decision, Forward) and [v.node_id for v in decision.candidates] == ["a" * 40]
     assert r.bans.is_banned("b" * 40, time.monotonic())
+
+
+def conversation(turns: int) -> list[tuple[str, str]]:
+    """A chat of ``turns`` turns: a system prompt, then a question (and an answer before each next)."""
+    chat = [("system", "You are the support assistant. " * 40)]
+    for i in range(turns):
+        chat += [("assistant", f"answer {i - 1}")] if i else []
+        chat.append(("user", f"question {i}"))
+    return chat
+
+
+async def test_a_chats_next_turn_goes_to_the_node_that_served_its_earlier_turn() -> None:
+    # the owner is this node, with a free slot; peer a served the chat's first turn (an overflow)
+    key = key_owned_by(SELF, "b" * 40, "a" * 40)
+    first, second = boundary_keys(conversation(1)), boundary_keys(conversation(2))
+    assert second[: len(first)] == first  # the earlier turn is a prefix, boundary by boundary
+    r, probed = router(PrefixPolicy(), held={"a": [first[-1]]})
+    decision = await r.decide("local", hops=0, prefix_key=key, boundaries=second)
+    assert isinstance(decision, Forward) and decision.candidates[0].node_id == "a" * 40
+    assert sorted(probed) == ["a", "b"]  # the first two others in rendezvous order
+    # without the holdings (as before them): the owner, this node, serves it
+    r, probed = router(PrefixPolicy())
+    assert await r.decide("local", hops=0, prefix_key=key, boundaries=second) == ServeHere("local")
+
+
+async def test_a_chat_this_node_served_the_turn_before_stays_here_without_a_probe() -> None:
+    key = key_owned_by(SELF, "b" * 40, "a" * 40)
+    r, probed = router(PrefixPolicy(), held={"a": [boundary_keys(conversation(2))[-1]]})
+    r.served(boundary_keys(conversation(2)))
+    assert boundary_keys(conversation(2))[-1] in r.holdings
+    assert await r.decide("local", hops=0, prefix_key=key, boundaries=boundary_keys(conversation(3))) == (
+        ServeHere("local")
+    )
+    assert probed == []  # nobody can hold more of it than the turn before
+
+
+async def test_a_node_claiming_every_chat_gets_no_more_than_the_bounded_load() -> None:
+    # peer a claims it holds the chat, but is full while others have free slots: the claim is skipped
+    key = key_owned_by(SELF, "b" * 40, "a" * 40)
+    second = boundary_keys(conversation(2))
+    r, _ = router(PrefixPolicy(), busy={"a": 4}, held={"a": list(second)})
+    assert await r.decide("local", hops=0, prefix_key=key, boundaries=second) == ServeHere("local")
