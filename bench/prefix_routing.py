@@ -9,8 +9,8 @@ Part 2, the multi-tenant workload on ``--nodes`` servers (``--swarm-slots`` 4 ea
 1 each, so the servers share the cores evenly): ``--tenants`` tenants, each with its own ~1100-token
 system prompt (new each round), ``--users`` conversations per tenant, all started at once, of
 ``--turns`` turns each (a turn's history: the answers it got, plus a new question). Compared: the swarm
-(nodes joined over the DHT) with prefix-aware routing; the same with ``--prefix-holdings off`` (the
-hash and the bounded load alone, no node publishing the chats it holds); with ``--prefix-routing off``;
+(nodes joined over the DHT) with prefix-aware routing (the hash and the bounded load); the same with
+``--prefix-holdings on`` (each node publishing the chats it holds); with ``--prefix-routing off``;
 and as many llama-servers, defaults and ``--kv-unified``. Every system sits behind the same round-robin
 TCP proxy (what a Kubernetes Service gives): a swarm node routes the requests it receives by prefix.
 
@@ -199,8 +199,8 @@ def part_swarm(args: argparse.Namespace, path: Path, logs: Path) -> None:
     with ExitStack() as stack:
         setups = {
             "swarm, prefix routing": stack.enter_context(swarm(args.model, logs, n, *flags, name="pfx")),
-            "swarm, prefix routing, holdings off": stack.enter_context(
-                swarm(args.model, logs, n, *flags, "--prefix-holdings", "off", name="hash")
+            "swarm, prefix routing, holdings on": stack.enter_context(
+                swarm(args.model, logs, n, *flags, "--prefix-holdings", "on", name="held")
             ),
             "swarm, prefix-blind": stack.enter_context(
                 swarm(args.model, logs, n, *flags, "--prefix-routing", "off", name="blind")

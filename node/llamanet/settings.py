@@ -131,10 +131,11 @@ class Settings(BaseSettings):
         "nodes (PREFIX_LOAD_BOUND)",
     )
     prefix_holdings: bool = Field(
-        True,
-        description="Publish in /status a 64-bit hash of each chat served lately (PREFIX_HOLDINGS), so "
-        "a chat's next turn goes where its history is cached; off: publish none (a peer that knows a "
-        "chat's whole text could tell it was served here)",
+        False,
+        description="Publish in /status a 64-bit hash of each chat served lately, and probe two nodes for "
+        "a chat's earlier turns (PREFIX_HOLDINGS), so a chat's next turn goes where its history is "
+        "cached; off (the default: it did not beat hashing alone in bench/prefix_routing.py): publish "
+        "none (a peer that knows a chat's whole text could tell it was served here)",
     )
     max_hops: int = Field(2, ge=1, le=8, description="How many times a request may be forwarded")
     forward_timeout: float = Field(600.0, gt=0, description="Seconds to wait on a forwarded request")

@@ -20,7 +20,7 @@ from tests.integration.conftest import SMOL, Nodes
 from tests.nodeproc import NodeProcess
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-ARGS = ("--n-ctx", "1024", "--n-parallel", "2", "--heartbeat-interval", "1")
+ARGS = ("--n-ctx", "1024", "--n-parallel", "2", "--heartbeat-interval", "1", "--prefix-holdings", "on")
 USERS = ("Name a color.", "Name a fruit.", "Name a city.")
 
 

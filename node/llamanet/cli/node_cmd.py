@@ -100,7 +100,7 @@ NODE_FLAGS: dict[str, tuple[str, type, str]] = {
         "prefix_holdings",
         str,
         "on|off: publish in /status a hash of each chat served lately, so a chat's next turn goes where "
-        "its history is cached (PREFIX_HOLDINGS, default on)",
+        "its history is cached (PREFIX_HOLDINGS, default off)",
     ),
     "--max-hops": ("max_hops", int, "times a request may be forwarded (MAX_HOPS, default 2)"),
     "--forward-timeout": ("forward_timeout", float, "seconds to wait on a forwarded request (600)"),

@@ -16,9 +16,10 @@
   has a slot idle waits longer than evaluating the prefix again would take), the one that holds the
   most of the chat (``Load.depth``), else the first in rendezvous order.
 - ``boundary_keys`` / ``held_depth`` / ``deeper_elsewhere``: what a node holds, by message boundary.
-  Each node publishes the boundary key of the whole of each chat it served lately (``PrefixHoldings``,
-  bounded, in ``/status``); a chat's next turn holds the previous turn's messages as a prefix, so the
-  node that served that turn holds the deepest boundary of it and keeps the conversation: a turn that
+  With ``--prefix-holdings on`` each node publishes the boundary key of the whole of each chat it
+  served lately (``PrefixHoldings``, bounded, in ``/status``); a chat's next turn holds the previous
+  turn's messages as a prefix, so the node that served that turn holds the deepest boundary of it and
+  keeps the conversation: a turn that
   overflowed to another node's slot stays there, instead of going back to the owner, which lacks its
   history, and pushing one of the owner's own conversations out. A claim is only a preference among
   nodes within the bounded load: a node claiming keys it does not hold gets no more than its share.

@@ -264,7 +264,9 @@ class RequestRouter:
             return loads + ([me] if me is not None else [])
 
         ring = prefix.ranked(key, [p.key for p in pool()])
-        sought = prefix.deeper_elsewhere(boundaries, me.depth if me is not None else 0)
+        sought = self.holdings.capacity > 0 and prefix.deeper_elsewhere(
+            boundaries, me.depth if me is not None else 0
+        )  # --prefix-holdings off here: the swarm is taken to publish none, one probe as before
         if me is not None and ring[0] == me.key and prefix.fits(me, pool(), e) and not sought:
             return here  # the prefix is this node's, its load within the bound, a slot free
         targets = [k for k in ring if k in views][: 2 if sought else 1]

@@ -9,6 +9,7 @@ import httpx
 from llamanet.routing.decision import Forward, ServeHere
 from llamanet.routing.directory import SwarmDirectory
 from llamanet.routing.prefix import PREFIX_OFF, PrefixPolicy, boundary_keys, prefix_key, ranked
+from llamanet.routing.prefix_holdings import PrefixHoldings
 from llamanet.routing.router import RequestRouter
 from llamanet_common.record import NodeRecord
 from llamanet_common.status import NodeStatus
@@ -172,3 +173,12 @@ async def test_a_node_claiming_every_chat_gets_no_more_than_the_bounded_load() -
     second = boundary_keys(conversation(2))
     r, _ = router(PrefixPolicy(), busy={"a": 4}, held={"a": list(second)})
     assert await r.decide("local", hops=0, prefix_key=key, boundaries=second) == ServeHere("local")
+
+
+async def test_with_holdings_off_here_one_probe_and_the_hash_alone_decide() -> None:
+    key = key_owned_by(SELF, "b" * 40, "a" * 40)
+    first, second = boundary_keys(conversation(1)), boundary_keys(conversation(2))
+    r, probed = router(PrefixPolicy(), held={"a": [first[-1]]})
+    r.holdings = PrefixHoldings(0)  # --prefix-holdings off
+    assert await r.decide("local", hops=0, prefix_key=key, boundaries=second) == ServeHere("local")
+    assert probed == []  # this node owns the prefix and fits: as before holdings
